@@ -26,4 +26,12 @@ d = { 'settings': { 'branch': 'main',
                           'soi.core.ranks_from_revisitop': ('core.html#ranks_from_revisitop', 'soi/core.py'),
                           'soi.core.save_npy': ('core.html#save_npy', 'soi/core.py'),
                           'soi.core.sha256_file': ('core.html#sha256_file', 'soi/core.py'),
-                          'soi.core.write_text': ('core.html#write_text', 'soi/core.py')}}}
+                          'soi.core.write_text': ('core.html#write_text', 'soi/core.py')},
+            'soi.report': { 'soi.report._fmt': ('report.html#_fmt', 'soi/report.py'),
+                            'soi.report._json': ('report.html#_json', 'soi/report.py'),
+                            'soi.report._out_dir': ('report.html#_out_dir', 'soi/report.py'),
+                            'soi.report.git_commit': ('report.html#git_commit', 'soi/report.py'),
+                            'soi.report.markdown_table': ('report.html#markdown_table', 'soi/report.py'),
+                            'soi.report.provenance': ('report.html#provenance', 'soi/report.py'),
+                            'soi.report.save_figure': ('report.html#save_figure', 'soi/report.py'),
+                            'soi.report.save_table': ('report.html#save_table', 'soi/report.py')}}}
