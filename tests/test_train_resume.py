@@ -47,3 +47,22 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert not torch.equal(a['features.conv1.weight'], fresh_net().state_dict()['features.conv1.weight'])
     assert float(res['net'].pool.p.detach()) >= 1.0
     assert (tmp_path/'part'/'log.csv').is_file() and (tmp_path/'part'/'steps.csv').is_file()
+
+
+def test_cli_train_writes_loadable_model(tmp_path, capsys):
+    "`soi train` end to end on soi.model's resnet18-gem: every epoch's files, then model.pt that load_checkpoint reads."
+    from soi.cli import main
+    from soi.model import load_checkpoint
+    torch.set_num_threads(1)
+    write_training_fixture(tmp_path/'data', name='fixture', n_clusters=6, per_cluster=4)
+    rc = main(['train', str(tmp_path/'out'), '--training-dataset', 'fixture', '--data', str(tmp_path/'data'),
+               '--device', 'cpu', '--model', 'resnet18-gem', '--no-soa', '--image-size', '32', '--neg-num', '2',
+               '--query-size', '4', '--pool-size', '24', '--batch-size', '2', '--epochs', '1', '--val-dataset', 'none',
+               '--no-progress', '--loss', 'contrastive', '--loss-margin', '0.7', '--no-sos', '--p', '2.5'])
+    assert rc == 0 and 'trained 1 epochs' in capsys.readouterr().out
+    net, extra = load_checkpoint(tmp_path/'out'/'model.pt')
+    assert extra['train_config']['loss'] == 'contrastive' and extra['train_config']['sos'] is False
+    assert net.config.soa_layers == () and abs(float(net.pool.p.detach()) - 2.5) < 0.1   # --p reached the model
+    ck = torch.load(tmp_path/'out'/'last.pt', weights_only=False)
+    assert ck['epoch'] == 1 and set(ck['rng']) >= {'python', 'numpy', 'torch'}
+    assert {'optimizer', 'scheduler', 'config', 'model'} <= set(ck)
