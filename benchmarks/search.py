@@ -1,0 +1,84 @@
+"""Benchmark: exact top-k search over fp16 descriptors (torch chunked vs FAISS IndexFlatIP vs a naive
+full-argsort loop), and IVF-PQ recall@k against the exact result with its memory per vector.
+
+    python benchmarks/search.py                      # 1,000,000 x 2048 fp16 rows, 70 queries, k=100
+    python benchmarks/search.py --n 100000           # a quicker run
+    python benchmarks/search.py --append-results     # also append the tables to benchmarks/RESULTS.md
+
+Rows are random Gaussian vectors, L2-normalised, stored as fp16 (1M x 2048 = 4 GB; FAISS needs a float32
+copy, 8 GB more, made in slices of 65,536 rows). The script checks that the three exact methods return the
+same ids (recall 1.0 against torch), then prints one table of times. Random vectors have no neighbourhood
+structure, so IVF-PQ recall on them is a worst case; it is reported as measured.
+"""
+import argparse, datetime, os, platform, resource, sys, time
+import numpy as np, torch
+from soi.index import knn, build_index, recall_at_k, _faiss
+
+def rows(n, d, seed, block=65536):
+    "n random L2-normalised fp16 rows, generated block by block (no float32 copy of the whole)."
+    rng, out = np.random.default_rng(seed), np.empty((n, d), np.float16)
+    for i in range(0, n, block):
+        a = rng.standard_normal((min(block, n - i), d), dtype=np.float32)
+        out[i:i + len(a)] = a / np.linalg.norm(a, axis=1, keepdims=True)
+    return out
+
+def timed(f):
+    "(result, wall s, CPU s) of one call."
+    w, c = time.perf_counter(), time.process_time(); r = f()
+    return r, time.perf_counter() - w, time.process_time() - c
+
+def naive(Q, X, k, block=65536):
+    "The slow baseline: full (nq, N) scores, then one full argsort per query in a Python loop."
+    S = np.empty((len(Q), len(X)), np.float32); q = torch.from_numpy(Q.astype(np.float32))
+    for i in range(0, len(X), block): S[:, i:i + block] = (q @ torch.from_numpy(X[i:i + block]).float().T).numpy()
+    return np.stack([np.argsort(-s)[:k] for s in S])
+
+def main(argv=None):
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--n', type=int, default=1_000_000); ap.add_argument('--d', type=int, default=2048)
+    ap.add_argument('--nq', type=int, default=70); ap.add_argument('--k', type=int, default=100)
+    ap.add_argument('--ivf', default='IVF1024,PQ64'); ap.add_argument('--train-sample', type=int, default=65536)
+    ap.add_argument('--nprobe', default='1,16,64'); ap.add_argument('--skip-ivf', action='store_true')
+    ap.add_argument('--faiss-threads', type=int, help='faiss.omp_set_num_threads (default: FAISS decides)')
+    ap.add_argument('--append-results', action='store_true')
+    a = ap.parse_args(argv); cmd = ' '.join(sys.argv[1:] if argv is None else argv)
+    t0 = time.time(); X, Q = rows(a.n, a.d, 0), rows(a.nq, a.d, 1).astype(np.float32)
+    print(f"data: {a.n} x {a.d} fp16 ({X.nbytes / 2**30:.2f} GiB), {a.nq} queries, made in {time.time() - t0:.0f} s", flush=True)
+    out = []
+    (es, ei), w, c = timed(lambda: knn(Q, X, a.k)); out.append(('soi.index.knn (torch, chunked, fp16 rows -> fp32)', w, c, 1.0))
+    print(out[-1], flush=True)
+    ni, w, c = timed(lambda: naive(Q, X, a.k)); out.append(('naive: full scores + argsort per query', w, c, recall_at_k(ni, ei)))
+    print(out[-1], flush=True)
+    faiss = _faiss()
+    if a.faiss_threads: faiss.omp_set_num_threads(a.faiss_threads)
+    (ix, wb, cb) = timed(lambda: build_index(X, 'Flat'))
+    (fs, fi), w, c = timed(lambda: ix.search(Q, a.k)); out.append((f'FAISS IndexFlatIP (fp32 copy; add took {wb:.1f} s)', w, c, recall_at_k(fi, ei)))
+    print(out[-1], flush=True); del ix
+    ivf = []
+    if not a.skip_ivf:
+        ix, wb, cb = timed(lambda: build_index(X, a.ivf, train_sample=a.train_sample))
+        bpv = len(faiss.serialize_index(ix.index)) / ix.ntotal
+        code = faiss.extract_index_ivf(ix.index).invlists.code_size
+        for p in map(int, a.nprobe.split(',')):
+            ix.set_params(nprobe=p); (s, i), w, c = timed(lambda: ix.search(Q, a.k))
+            ivf.append((p, recall_at_k(i, ei), w, c)); print(ivf[-1], flush=True)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    when = datetime.date.today().isoformat(); load = os.getloadavg()[0]
+    md = [f"### {a.n:,} x {a.d} fp16 rows, {a.nq} queries, top-{a.k} ({platform.machine()}, {os.cpu_count()} cores, "
+          f"{torch.get_num_threads()} torch threads, load average {load:.1f}, {when})", "",
+          f"Command: `.venv/bin/python benchmarks/search.py {cmd}`; peak RSS {peak:.1f} GiB.", "",
+          "| exact method | wall s | CPU s | ms/query | recall@%d vs torch |" % a.k, "|---|---|---|---|---|"]
+    md += [f"| {m} | {w:.2f} | {c:.2f} | {1000 * w / a.nq:.1f} | {r:.4f} |" for m, w, c, r in out]
+    if ivf:
+        md += ["", f"`{a.ivf}` trained on {min(a.train_sample, a.n):,} rows, built (train + add) in {wb:.0f} s; "
+               f"{code} bytes of code + 8 of id per vector in the inverted lists ({bpv:.1f} bytes per vector for the whole "
+               f"serialised index / N, quantizers included) vs {2 * a.d} (fp16) and {4 * a.d} (fp32).", "",
+               f"| nprobe | recall@{a.k} | wall s | ms/query |", "|---|---|---|---|"]
+        md += [f"| {p} | {r:.4f} | {w:.3f} | {1000 * w / a.nq:.2f} |" for p, r, w, c in ivf]
+    text = '\n'.join(md); print(text)
+    if a.append_results:
+        path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'RESULTS.md')
+        head = '' if os.path.exists(path) else '# Benchmark results\n'
+        with open(path, 'a') as f: f.write(head + '\n## search (`benchmarks/search.py`)\n\n' + text + '\n')
+
+if __name__ == '__main__': main()
