@@ -58,10 +58,10 @@ def test_cli_train_writes_loadable_model(tmp_path, capsys):
     rc = main(['train', str(tmp_path/'out'), '--training-dataset', 'fixture', '--data', str(tmp_path/'data'),
                '--device', 'cpu', '--model', 'resnet18-gem', '--no-soa', '--image-size', '32', '--neg-num', '2',
                '--query-size', '4', '--pool-size', '24', '--batch-size', '2', '--epochs', '1', '--val-dataset', 'none',
-               '--no-progress', '--loss', 'contrastive', '--loss-margin', '0.7', '--no-sos', '--p', '2.5'])
+               '--no-progress', '--loss', 'triplet', '--loss-margin', '0.3', '--no-sos', '--p', '2.5'])
     assert rc == 0 and 'trained 1 epochs' in capsys.readouterr().out
     net, extra = load_checkpoint(tmp_path/'out'/'model.pt')
-    assert extra['train_config']['loss'] == 'contrastive' and extra['train_config']['sos'] is False
+    assert extra['train_config']['loss'] == 'triplet' and extra['train_config']['loss_margin'] == 0.3 and extra['train_config']['sos'] is False
     assert net.config.soa_layers == () and abs(float(net.pool.p.detach()) - 2.5) < 0.1   # --p reached the model
     ck = torch.load(tmp_path/'out'/'last.pt', weights_only=False)
     assert ck['epoch'] == 1 and set(ck['rng']) >= {'python', 'numpy', 'torch'}
