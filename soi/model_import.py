@@ -169,6 +169,8 @@ def cli_import_checkpoint(argv:list[str]|None=None) -> int:
     args = add_config_args(ap).parse_args(argv)
     try: out = import_checkpoint(args.file, args.out, args.whitening, args.trust, cfg=config_from_args(args))
     except (FileNotFoundError, ValueError) as e:
+        from soi.core import debugging
+        if debugging(): raise
         print(f"soi import-checkpoint: error: {e}", file=sys.stderr); return 2
     print(f"wrote {out}")
     return 0

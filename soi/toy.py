@@ -270,6 +270,8 @@ def cli_toy(argv:list[str]|None=None) -> int:
     try: out = build_toy(out, args.preset, args.seed, args.distractors, args.overwrite, train_out=tr)
     except (ValueError, FileExistsError, NotADirectoryError) as e:
         import sys
+        from soi.core import debugging
+        if debugging(): raise
         print(f"soi toy: error: {e}", file=sys.stderr); return 2
     print(f"built {out.name} ({args.preset}, seed {args.seed}) in {time.perf_counter() - t0:.1f} s: {out} and "
           f"{tr or default_train_dir(out)}")
