@@ -80,7 +80,8 @@ def read_gl18(pkl:str|Path, # SOLAR's db_gl18.pkl
     "A `TupleSource` from SOLAR's Google-Landmarks-2018 `db_gl18.pkl`."
     pkl, ims_root = Path(pkl), Path(ims_root)
     if not pkl.is_file(): raise FileNotFoundError(f"{pkl} not found; make it with SOLAR's data/train/gl18/create_db_pickle.py")
-    with open(pkl, 'rb') as f: db = pickle.load(f)
+    from soi.core import load_pickle
+    db = load_pickle(pkl)   # restricted unpickler (--trust lifts it)
     if split not in db: raise KeyError(f"split: {split!r} not in {pkl} (has {sorted(db)})")
     db = db[split]
     return TupleSource([ims_root/f'{c}.jpg' for c in db['cids']], db['cluster'], db['qidxs'], db['pidxs'],

@@ -24,19 +24,12 @@ def _numpy_globals() -> list:
     return [_reconstruct, scalar, np.ndarray, np.dtype, *dts, (_reconstruct, 'numpy.core.multiarray._reconstruct'),
             (scalar, 'numpy.core.multiarray.scalar')]
 
-class _NumpyUnpickler(pickle.Unpickler):
-    "Unpickle only containers and numpy arrays."
-    OK = {('numpy.core.multiarray', '_reconstruct'), ('numpy._core.multiarray', '_reconstruct'), ('numpy', 'ndarray'),
-          ('numpy', 'dtype'), ('numpy.core.multiarray', 'scalar'), ('numpy._core.multiarray', 'scalar'), ('collections', 'OrderedDict')}
-    def find_class(self, module, name):
-        if (module, name) in self.OK or (module == 'numpy.dtypes' and name.endswith('DType')): return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a whitening/checkpoint file")
-
 def read_peer_file(path:str|Path, # a torch.save'd or pickled file from cirtorch/SOLAR
                    trust:bool=False, # allow arbitrary pickled objects (only for files you trust)
                   ):
     "Load a peer checkpoint or whitening file safely (tensors, containers, numpy arrays only unless `trust`)."
-    path = Path(path)
+    from soi.core import trusted
+    path, trust = Path(path), trust or trusted()   # `soi --trust` sets SOI_TRUST
     if not path.is_file(): raise FileNotFoundError(f"{path} not found")
     try:
         with torch.serialization.safe_globals(_numpy_globals()), warnings.catch_warnings():
@@ -45,7 +38,8 @@ def read_peer_file(path:str|Path, # a torch.save'd or pickled file from cirtorch
     except Exception as e:
         err = e
     try:
-        with open(path, 'rb') as f: return (pickle.load(f) if trust else _NumpyUnpickler(f).load())
+        from soi.core import load_pickle                                    # the one restricted unpickler
+        return load_pickle(path, trust)
     except Exception as e2:
         raise ValueError(f"{path}: cannot read it safely ({type(err).__name__}: {str(err)[:200]}; as pickle: {e2}); "
                          f"if the file comes from a source you trust, pass trust=True (--trust)") from e2
