@@ -222,3 +222,57 @@ def test_disk_full_extraction_resumes(tmp_path):
     assert len(err) == 1 and 'no space left on the device' in err[0] and 'Traceback' not in r.stderr, r.stderr
     assert store_files(out) == store_files(full)
     assert json.loads((out/'manifest.json').read_text()) == json.loads((full/'manifest.json').read_text())
+
+def _in_small_fs(mnt, size_k, first, then, tmp_path):
+    "Run `first` with `mnt` a size_k KiB tmpfs, grow it, run `then`, copy the tmpfs to tmp_path/'out'; (stdout, stderr)."
+    sh = (f"mount -t tmpfs -o size={size_k}k tmpfs {mnt} && {{ {first}; echo rc1=$?; }} && "
+          f"mount -o remount,size=256m {mnt} && {{ {then}; echo rc2=$?; }} && cp -a {mnt} {tmp_path/'out'}")
+    r = subprocess.run(['unshare', '--user', '--map-root-user', '--mount', 'sh', '-c', sh], env=env(), capture_output=True, text=True)
+    return r.stdout, r.stderr
+
+@pytest.mark.skipif(bool(_small_fs_ok()), reason=_small_fs_ok() or 'ok')
+def test_disk_full_toy_build_resumes(tmp_path):
+    "`soi toy build` onto a full disk: one line, exit 2; rebuilt with room, the files equal a clean build's."
+    SOIC = f"{sys.executable} -c 'import sys; from soi.cli import main; sys.exit(main())'"
+    r = soi('toy', 'build', '--preset', 'tiny', '--out', tmp_path/'clean'/'toy')
+    assert r.returncode == 0, r.stderr
+    mnt = tmp_path/'mnt'; mnt.mkdir()
+    cmd = f"{SOIC} toy build --preset tiny --out {mnt}/toy"
+    out, err = _in_small_fs(mnt, 256, cmd, cmd, tmp_path)
+    assert 'rc1=2' in out and 'rc2=0' in out, out + err
+    assert len([l for l in err.splitlines() if l.strip()]) == 1 and 'no space left on the device' in err, err
+    files = lambda d: {str(p.relative_to(d)): p.read_bytes() for p in sorted(Path(d).rglob('*')) if p.is_file() and p.name != 'toy.json'}
+    assert files(tmp_path/'out'/'toy') == files(tmp_path/'clean'/'toy')
+    assert files(tmp_path/'out'/'train') == files(tmp_path/'clean'/'train')
+
+TRAIN = r'''
+import sys, torch
+sys.path.insert(0, sys.argv[1])
+from test_train_resume import tiny_config, fresh_net
+from soi.train import train
+from soi.cli import error_message
+torch.set_num_threads(1)
+data, out, resume, save = sys.argv[2:6]
+try: res = train(tiny_config(data, out, resume=resume if resume != '-' else None), net=fresh_net(seed=0 if resume == '-' else 1))
+except OSError as e: print(f'soi train: error: {error_message(e)}', file=sys.stderr); sys.exit(2)
+torch.save(res['net'].state_dict(), save)
+'''
+
+@pytest.mark.skipif(bool(_small_fs_ok()), reason=_small_fs_ok() or 'ok')
+def test_disk_full_training_resumes(tmp_path):
+    "Training whose export folder fills up after epoch 1: one line, exit 2; resumed with room, the weights are identical."
+    from soi.data import write_training_fixture
+    import torch
+    write_training_fixture(tmp_path/'data', name='fixture', n_clusters=6, per_cluster=4)
+    s = tmp_path/'train.py'; s.write_text(TRAIN); here = Path(__file__).parent
+    r = subprocess.run([sys.executable, str(s), str(here), str(tmp_path/'data'), str(tmp_path/'full'), '-', str(tmp_path/'full.pt')],
+                       env=env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    size_k = int((tmp_path/'full'/'last.pt').stat().st_size * 1.5 / 1024) + 16   # room for one state, not for the next
+    mnt = tmp_path/'mnt'; mnt.mkdir()
+    run = lambda resume, save: f"{sys.executable} {s} {here} {tmp_path/'data'} {mnt}/run {resume} {save}"
+    out, err = _in_small_fs(mnt, size_k, run('-', tmp_path/'x.pt'), run('last', tmp_path/'resumed.pt'), tmp_path)
+    assert 'rc1=2' in out and 'rc2=0' in out, out + err
+    assert 'no space left on the device' in err and 'Traceback' not in err, err
+    a, b = torch.load(tmp_path/'full.pt'), torch.load(tmp_path/'resumed.pt')
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
