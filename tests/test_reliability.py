@@ -123,9 +123,15 @@ def test_fixed_benchmark_counts_failed_not_retrieved(stores):
     ('aqe with id -5', ['rerank', '--method', 'aqe', '--features', 'x.npy', '--queries', 'x.npy', '--ranks', 'neg.npy',
                         '--scores', 'negs.npy', '--out', 'o.npy'], ['>= 0']),
 ])
-def test_refused_with_one_line(stores, case, args, words):
+def test_refused_with_one_line(stores, case, args, words, monkeypatch):
+    "In-process through soi.cli.main (the same handler as the command; the subprocess path is tested above and below)."
+    import contextlib, io
+    from soi.cli import main
     np.save(stores/'neg.npy', np.array([[0, -5], [1, 2]])); np.save(stores/'negs.npy', np.ones((2, 2), np.float32))
-    refused(soi(*args, cwd=stores, TORCH_HOME=stores), *words)
+    monkeypatch.chdir(stores); monkeypatch.setenv('TORCH_HOME', str(stores)); monkeypatch.delenv('SOI_DEBUG', raising=False)
+    with contextlib.redirect_stderr(io.StringIO()) as e, contextlib.redirect_stdout(io.StringIO()) as o:
+        rc = main([str(a) for a in args] + (['--device', 'cpu'] if args[0] == 'search' else []))
+    refused(subprocess.CompletedProcess(args, rc, o.getvalue(), e.getvalue()), *words)
 
 def test_mismatch_override(stores):
     r = soi('search', '--features', 'db', '--queries', 'qB', '--out', 'o.npy', '--allow-mismatch', '--device', 'cpu', cwd=stores)
@@ -141,9 +147,13 @@ def test_bad_checkpoints(stores, tmp_path):
     from soi.model import create_model, save_checkpoint
     p = save_checkpoint(tmp_path/'ok.pt', create_model('resnet18-gem'))
     (tmp_path/'trunc.pt').write_bytes(p.read_bytes()[:5000]); (tmp_path/'text.pt').write_text('not a checkpoint')
-    for f in ('trunc.pt', 'text.pt'):
-        refused(soi('extract', '--images', tmp_path, '--weights', tmp_path/f, '--out', tmp_path/'o', *EXTRACT[:-2],
-                    cwd=tmp_path, TORCH_HOME=tmp_path), f, 'not a readable torch checkpoint')
+    refused(soi('extract', '--images', tmp_path, '--weights', tmp_path/'trunc.pt', '--out', tmp_path/'o', *EXTRACT[:-2],
+                cwd=tmp_path, TORCH_HOME=tmp_path), 'trunc.pt', 'not a readable torch checkpoint')
+    import contextlib, io
+    from soi.cli import main
+    with contextlib.redirect_stderr(io.StringIO()) as e, contextlib.redirect_stdout(io.StringIO()):
+        rc = main(['extract', '--images', str(tmp_path), '--weights', str(tmp_path/'text.pt'), '--out', str(tmp_path/'o')])
+    refused(subprocess.CompletedProcess([], rc, '', e.getvalue()), 'text.pt', 'not a readable torch checkpoint')
 
 # --- 6: crafted data files run nothing -----------------------------------------------------------------------------
 
