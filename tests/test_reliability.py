@@ -263,7 +263,7 @@ from soi.train import train
 from soi.cli import error_message
 torch.set_num_threads(1)
 data, out, resume, save = sys.argv[2:6]
-try: res = train(tiny_config(data, out, resume=resume if resume != '-' else None), net=fresh_net(seed=0 if resume == '-' else 1))
+try: res = train(tiny_config(data, out, epochs=2, resume=resume if resume != '-' else None), net=fresh_net(seed=0 if resume == '-' else 1))
 except OSError as e: print(f'soi train: error: {error_message(e)}', file=sys.stderr); sys.exit(2)
 torch.save(res['net'].state_dict(), save)
 '''
@@ -286,3 +286,41 @@ def test_disk_full_training_resumes(tmp_path):
     assert 'no space left on the device' in err and 'Traceback' not in err, err
     a, b = torch.load(tmp_path/'full.pt'), torch.load(tmp_path/'resumed.pt')
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+# --- SIGKILL during training and toy builds (extraction: test_extract_resume.py) ------------------------------------
+
+def _kill_when(cmd, path, timeout=300):
+    "Start `cmd`, SIGKILL it as soon as `path` exists; True if it was killed (False: it finished first)."
+    import signal, time
+    p = subprocess.Popen(cmd, env=env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.time()
+    while not Path(path).exists() and p.poll() is None and time.time() - t0 < timeout: time.sleep(0.01)
+    p.send_signal(signal.SIGKILL); p.wait()
+    return p.returncode == -signal.SIGKILL
+
+def test_sigkill_training_resumes(tmp_path):
+    "Training killed right after its first checkpoint, then resumed: the same weights as an uninterrupted run."
+    from soi.data import write_training_fixture
+    import torch
+    write_training_fixture(tmp_path/'data', name='fixture', n_clusters=6, per_cluster=4)
+    s = tmp_path/'train.py'; s.write_text(TRAIN); here = Path(__file__).parent
+    cmd = lambda out, resume, save: [sys.executable, str(s), str(here), str(tmp_path/'data'), str(out), resume, str(save)]
+    r = subprocess.run(cmd(tmp_path/'full', '-', tmp_path/'full.pt'), env=env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert _kill_when(cmd(tmp_path/'run', '-', tmp_path/'x.pt'), tmp_path/'run'/'last.pt'), 'training ended before the kill'
+    assert torch.load(tmp_path/'run'/'last.pt', weights_only=True)['epoch'] == 1
+    r = subprocess.run(cmd(tmp_path/'run', 'last', tmp_path/'resumed.pt'), env=env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    a, b = torch.load(tmp_path/'full.pt'), torch.load(tmp_path/'resumed.pt')
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+def test_sigkill_toy_build_rebuilds(tmp_path):
+    "`soi toy build` killed mid-way, then run again: the same files as a clean build."
+    r = soi('toy', 'build', '--preset', 'tiny', '--out', tmp_path/'clean'/'toy')
+    assert r.returncode == 0, r.stderr
+    cmd = SOI + ['toy', 'build', '--preset', 'tiny', '--out', str(tmp_path/'k'/'toy')]
+    assert _kill_when(cmd, tmp_path/'k'/'toy'/'jpg'), 'the build ended before the kill'
+    r = subprocess.run(cmd, env=env(), capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    files = lambda d: {str(p.relative_to(d)): p.read_bytes() for p in sorted(Path(d).rglob('*')) if p.is_file() and p.name != 'toy.json'}
+    assert files(tmp_path/'k'/'toy') == files(tmp_path/'clean'/'toy') and files(tmp_path/'k'/'train') == files(tmp_path/'clean'/'train')
