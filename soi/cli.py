@@ -34,7 +34,9 @@ def _usage() -> str:
     cmds = available_commands()
     w = max(map(len, cmds), default=4)
     lines = [f'  {k:<{w}}  {h}' for k, (_, h) in cmds.items()]
-    return 'usage: soi <command> [options]   (soi <command> --help for its options)\n\ncommands:\n' + '\n'.join(lines)
+    return ('usage: soi <command> [options]   (soi <command> --help for its options)\n\ncommands:\n' + '\n'.join(lines) +
+            '\n\nanywhere on the line: --debug (or SOI_DEBUG=1) shows tracebacks; --trust (or SOI_TRUST=1) unpickles data '
+            'files without restriction (only for files from a source you trust)')
 
 # %% ../nbs/90_cli.ipynb #279a6f65
 import errno, os
