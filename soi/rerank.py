@@ -223,7 +223,7 @@ def _rerank_spatial(args, cfg, S, R):
     store = (local_store_path(args.features, args.method, args.image_size, 1000)
              if args.features and Path(args.features).is_dir() and args.method != 'loftr' else None)
     return spatial_rerank_dataset(open_dataset(args.dataset, cfg), S, R, method=args.method, store=store,
-                                  image_size=args.image_size, top_k=args.top_k or 100)
+                                  image_size=args.image_size, top_k=args.top_k or 100, device=cfg.device)
 
 # %% ../nbs/15_rerank.ipynb #367b1b46
 def cli_rerank(argv:list[str]|None=None) -> int:
