@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from .core import IMAGENET_MEAN, IMAGENET_STD
 
 # %% auto #0
 __all__ = ['TupleSource', 'tuples_from_labels', 'tuples_from_training_set', 'read_gl18', 'read_gldv2_csv', 'open_tuple_source',
@@ -179,7 +180,7 @@ def collate_tuples(batch:list, # [(x (2+k, 3, S, S), label (2+k,)), ...]
 class TupleDataset(Dataset):
     "Training tuples (q, p, n1..nk) of one epoch, with negatives mined by the current network."
     def __init__(self, source:TupleSource, image_size:int=1024, neg_num:int=5, query_size:int=2000,
-                 pool_size:int=20000, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), seed:int=0,
+                 pool_size:int=20000, mean=IMAGENET_MEAN, std=IMAGENET_STD, seed:int=0,
                  mine_image_size:int|None=None, loader=None):
         if neg_num < 0 or query_size < 1 or pool_size < 1 or image_size < 8:
             raise ValueError(f"neg_num/query_size/pool_size/image_size: got {neg_num}/{query_size}/{pool_size}/{image_size}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 import torch
 from torch import nn, Tensor
-from .core import ShapeError, atomic_write
+from .core import ShapeError, atomic_write, IMAGENET_MEAN, IMAGENET_STD
 from .pooling import POOLING, RPool, l2n
 from .attention import SOABlock
 
@@ -42,8 +42,8 @@ class ModelConfig:
     L:int=3 # levels of the regional grid
     whitening:bool|int=True # whitening FC after pooling: False, True (D x D) or an output dimension d
     pretrained:str='IMAGENET1K_V1' # torchvision weight enum member that weights='imagenet' loads
-    mean:tuple=(0.485, 0.456, 0.406) # input normalisation (ImageNet)
-    std:tuple=(0.229, 0.224, 0.225)
+    mean:tuple=IMAGENET_MEAN # input normalisation: channel means (ImageNet, soi.core)
+    std:tuple=IMAGENET_STD # ... and standard deviations
 
     def __post_init__(self):
         for f in ('soa_layers', 'mean', 'std'): setattr(self, f, tuple(getattr(self, f)))

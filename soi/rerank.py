@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib, json
 from pathlib import Path
 import numpy as np
-from .core import ShapeError, check_rows, check_ranks, atomic_write
+from .core import ShapeError, check_rows, check_ranks, atomic_write, l2n
 from .index import knn, search, load_rows
 
 # %% auto #0
@@ -43,7 +43,7 @@ def expand(Q, # (nq, D) rows to expand
     R = np.asarray(ranks)[:, :k]; w = expansion_weights(scores, k, alpha, weights) * (R >= 0)
     Xn = np.asarray(X); V = np.asarray(Q, np.float64) * float(include_query)      # (nq, D)
     for r in range(R.shape[1]): V += w[:, r:r + 1] * Xn[np.maximum(R[:, r], 0)]   # (nq, 1) * (nq, D)
-    return (V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)).astype(np.float32)
+    return l2n(V, eps=1e-12).astype(np.float32)                                     # exact unit rows
 
 # %% ../nbs/15_rerank.ipynb #aa92797d
 def _check_first_stage(Q, X, scores, ranks):
@@ -232,7 +232,7 @@ def cli_rerank(argv:list[str]|None=None) -> int:
     from soi.config import add_config_args, config_from_args
     from soi.core import save_npy
     ap = argparse.ArgumentParser(prog='soi rerank', description='re-rank a first-stage (scores, ranks)')
-    ap.add_argument('--method', required=True, choices=GLOBAL_METHODS + SPATIAL_METHODS)
+    ap.add_argument('--method', required=True, choices=GLOBAL_METHODS + SPATIAL_METHODS, help='re-ranking method: global (aqe, dba, diffusion, kreciprocal) or spatial verification (sv-sift, sv-hardnet, loftr)')
     ap.add_argument('--features', help='database: feature store folder or .npy of (N, D) rows')
     ap.add_argument('--queries', help='queries: feature store folder or .npy of (nq, D) rows (global methods)')
     ap.add_argument('--ranks', required=True, help='first-stage ranks .npy (n_queries, k)')
