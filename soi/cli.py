@@ -13,7 +13,7 @@ __all__ = ['COMMANDS', 'available_commands', 'main']
 
 # %% ../nbs/90_cli.ipynb #ffafb0ba
 COMMANDS = {  # command -> (module, one-line help)
-    'download': ('soi.download', 'fetch the public data sets (resumable; verified by size, and checksums where published)'),
+    'download': ('soi.download', 'fetch the public data sets (resumable; verified by size, and by checksum where one is recorded)'),
     'evaluate': ('soi.evaluate', 'evaluate a ranking file on a benchmark (revisited E/M/H, mAP@100, label mAP)'),
     'toy': ('soi.toy', 'build the ToyLandmarks offline benchmark'),
     'extract': ('soi.extract', 'extract global descriptors of a dataset into a feature store'),
