@@ -5,16 +5,37 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.soi-installed
 PYTEST_ARGS ?=
 
-.PHONY: install demo test check-export export clean-nbs readme bench
+# The torch build (README, "Install"): cu130 = CUDA 13, PyPI's Linux wheels (the default, as CI uses);
+# cu126 = CUDA 12 (older drivers); cpu = CPU only (laptops, CI without a GPU, small downloads).
+# FAISS = the soi extra with the matching FAISS package: faiss (faiss-cpu; any build), faiss-gpu (faiss-gpu-cuvs,
+# CUDA 13), faiss-gpu-cu12 (CUDA 12). One build per virtual environment: for another build use another VENV,
+# e.g. `make install TORCH_BUILD=cpu VENV=.venv-cpu`.
+TORCH_VERSION ?= 2.14.1
+TORCHVISION_VERSION ?= 0.29.1
+TORCH_BUILD ?= cu130
+FAISS ?= faiss
+TORCH_INDEX_cu130 :=
+TORCH_INDEX_cu126 := https://download.pytorch.org/whl/cu126
+TORCH_INDEX_cpu := https://download.pytorch.org/whl/cpu
+TORCH_INDEX ?= $(TORCH_INDEX_$(TORCH_BUILD))
+ifeq ($(filter $(TORCH_BUILD),cu130 cu126 cpu),)
+$(error TORCH_BUILD=$(TORCH_BUILD): choose cu130 (CUDA 13, default), cu126 (CUDA 12) or cpu)
+endif
+ifeq ($(filter $(FAISS),faiss faiss-gpu faiss-gpu-cu12),)
+$(error FAISS=$(FAISS): choose faiss (CPU), faiss-gpu (CUDA 13) or faiss-gpu-cu12 (CUDA 12))
+endif
+STAMP := $(VENV)/.soi-installed-$(TORCH_BUILD)-$(FAISS)
+PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
+
+.PHONY: install demo test test-min check-export export clean-nbs readme bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install -q --disable-pip-version-check -e ".[dev]"
+	$(PIP) --upgrade pip
+	$(PIP) torch==$(TORCH_VERSION) torchvision==$(TORCHVISION_VERSION) $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PIP) -e ".[dev,$(FAISS)]"
 	@touch $@
 
 install: $(STAMP)
@@ -32,6 +53,12 @@ check-export: install
 test: check-export
 	@export TORCH_HOME=$$(mktemp -d) SOI_DATA=$$(mktemp -d) MPLBACKEND=Agg; \
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
+	@$(MAKE) --no-print-directory test-min
+
+# The declared floors: install the minimum version of every dependency into .venv-min (torch/torchvision are
+# taken from $(VENV), see tools/min_versions.py) and run a fast subset of the notebooks there.
+test-min: install
+	$(BIN)/python tools/min_versions.py --python $(PYTHON) --torch-from $(VENV)
 
 export: install
 	$(BIN)/nbdev-export

@@ -13,7 +13,7 @@ __all__ = ['COMMANDS', 'EXPECTED_ERRORS', 'available_commands', 'error_message',
 
 # %% ../nbs/90_cli.ipynb #ffafb0ba
 COMMANDS = {  # command -> (module, one-line help)
-    'download': ('soi.download', 'fetch public datasets and checkpoints (resumable, verified)'),
+    'download': ('soi.download', 'fetch the public data sets (resumable; verified by size, and by checksum where one is recorded)'),
     'evaluate': ('soi.evaluate', 'evaluate a ranking file on a benchmark (revisited E/M/H, mAP@100, label mAP)'),
     'toy': ('soi.toy', 'build the ToyLandmarks offline benchmark'),
     'extract': ('soi.extract', 'extract global descriptors of a dataset into a feature store'),
@@ -24,6 +24,7 @@ COMMANDS = {  # command -> (module, one-line help)
     'rerank': ('soi.rerank', 're-rank a first-stage ranking (aqe, dba, diffusion, k-reciprocal, spatial verification)'),
     'app': ('soi.app', 'serve the search web app over a built index'),
     'demo': ('soi.demo', 'run the main job on ToyLandmarks and print the tables'),
+    'doctor': ('soi.doctor', 'print versions, CUDA/cuDNN, FAISS, OpenCV, bf16 and the data/results roots (for bug reports)'),
 }
 
 def available_commands() -> dict:

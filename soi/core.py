@@ -12,9 +12,10 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['ShapeError', 'check_rows', 'check_ranks', 'check_finite', 'descriptors_from_columns', 'ranks_from_revisitop',
-           'atomic_write', 'save_npy', 'write_text', 'save_torch', 'sha256_file', 'UnsafePickleError', 'SafeUnpickler',
-           'debugging', 'trusted', 'load_pickle']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'LIBRARIES', 'ShapeError', 'check_rows', 'check_ranks', 'check_finite',
+           'descriptors_from_columns', 'ranks_from_revisitop', 'atomic_write', 'save_npy', 'write_text', 'save_torch',
+           'file_digest', 'sha256_file', 'UnsafePickleError', 'SafeUnpickler', 'debugging', 'trusted', 'load_pickle',
+           'l2n', 'library_versions']
 
 # %% ../nbs/01_core.ipynb #483f580c
 class ShapeError(ValueError):
@@ -102,7 +103,7 @@ def ranks_from_revisitop(r):
     if r.ndim != 2: raise ShapeError(f"ranks: expected a 2-d (n_db, n_queries) array, got {r.shape}")
     return np.ascontiguousarray(r.T)
 
-# %% ../nbs/01_core.ipynb #79302cea
+# %% ../nbs/01_core.ipynb #b24687bf
 def _umask() -> int:
     m = os.umask(0o22); os.umask(m); return m
 
@@ -141,12 +142,19 @@ def save_torch(path:str|Path, # final file name
                 raise OSError(errno.ENOSPC, 'No space left on device', str(path)) from e
             raise
 
-def sha256_file(path:str|Path, chunk:int=1<<20) -> str:
-    "Hex SHA-256 of a file, read in chunks."
-    h = hashlib.sha256()
+def file_digest(path:str|Path, # the file
+                algo:str='sha256', # a hashlib algorithm: 'sha256', 'md5', ...
+                chunk:int=1<<20, # bytes read at a time
+               ) -> str:
+    "Hex digest of a file, read in chunks (the one file hash of soi: stores, checkpoints, downloads)."
+    h = hashlib.new(algo)
     with open(path, 'rb') as f:
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
+
+def sha256_file(path:str|Path, chunk:int=1<<20) -> str:
+    "Hex SHA-256 of a file, read in chunks."
+    return file_digest(path, 'sha256', chunk)
 
 # %% ../nbs/01_core.ipynb #43a6966f
 import pickle
@@ -195,3 +203,36 @@ def load_pickle(path:str|Path, # a ground-truth, pair or training pickle
                 "pass --trust (trust=True) only if you trust its source") from None
         except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, IndexError) as e:
             raise ValueError(f"{path}: not a readable pickle ({type(e).__name__}: {e}); download or write it again") from None
+
+# %% ../nbs/01_core.ipynb #3be9c52e
+def l2n(x, # (..., D) descriptors, one per row: a torch tensor or a numpy array
+        eps:float=1e-6, # added to the norm
+       ):
+    "L2-normalise the last dimension: x / (||x|| + eps), as cirtorch; torch in, torch out; numpy in, numpy out."
+    if hasattr(x, 'detach'):
+        import torch
+        return x / (torch.linalg.vector_norm(x, dim=-1, keepdim=True) + eps)
+    x = np.asarray(x)
+    return x / (np.linalg.norm(x, axis=-1, keepdims=True) + eps)
+
+# %% ../nbs/01_core.ipynb #7dd56041
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+# %% ../nbs/01_core.ipynb #7c7835d6
+LIBRARIES = {  # short name -> distribution name(s), first found wins
+    'soi': 'soi', 'torch': 'torch', 'torchvision': 'torchvision', 'numpy': 'numpy', 'scipy': 'scipy',
+    'pandas': 'pandas', 'pillow': 'pillow', 'skimage': 'scikit-image', 'kornia': 'kornia',
+    'opencv': ('opencv-python-headless', 'opencv-python', 'opencv-contrib-python-headless', 'opencv-contrib-python'),
+    'faiss': ('faiss-cpu', 'faiss-gpu-cuvs', 'faiss-gpu-cu12', 'faiss-gpu-cu11', 'faiss-gpu', 'faiss'),
+}
+
+def library_versions(names=None, # short names of LIBRARIES (default: all)
+                    ) -> dict:
+    "{name: installed version or None} from the distributions' metadata (nothing is imported)."
+    from importlib.metadata import version, PackageNotFoundError
+    def find(dists):
+        for d in (dists,) if isinstance(dists, str) else dists:
+            try: return version(d)
+            except PackageNotFoundError: pass
+        return None
+    return {n: find(LIBRARIES.get(n, n)) for n in (names or LIBRARIES)}

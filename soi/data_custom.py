@@ -6,7 +6,7 @@ Docs: https://soi-retrieval.github.io/soi/data_custom.html.md"""
 
 # %% ../nbs/02a_data_custom.ipynb #d122a7b1
 from __future__ import annotations
-import csv, hashlib
+import hashlib
 from pathlib import Path
 import numpy as np
 from .data import RetrievalDataset, open_revisited
@@ -19,11 +19,13 @@ __all__ = ['IMAGE_EXTS', 'GLDV2_FILES', 'open_folders', 'open_csv', 'gldv2_path'
 IMAGE_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff'}
 
 def _csv_rows(f:Path, need:tuple) -> list:
-    with open(f, newline='', encoding='utf-8') as fh:
-        r = csv.DictReader(fh)
-        miss = set(need) - set(r.fieldnames or [])
-        if miss: raise ValueError(f"{f}: missing column(s) {sorted(miss)}; found {r.fieldnames}, expected {list(need)}")
-        return list(r)
+    "The rows of CSV `f` as dicts of the `need` columns only (pandas, usecols), values as strings."
+    import pandas as pd
+    try: cols = list(pd.read_csv(f, nrows=0, encoding='utf-8').columns)
+    except pd.errors.EmptyDataError: cols = []
+    miss = set(need) - set(cols)
+    if miss: raise ValueError(f"{f}: missing column(s) {sorted(miss)}; found {cols}, expected {list(need)}")
+    return pd.read_csv(f, usecols=list(need), dtype=str, keep_default_na=False, encoding='utf-8').to_dict('records')
 
 def _labels_dataset(name, root, q, db) -> RetrievalDataset:
     "q, db: lists of (id, path, label). Relevant = same label."

@@ -10,10 +10,11 @@ import argparse, hashlib, http.client, json, os, shutil, socket, sys, tarfile, t
 import urllib.error, urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from .core import file_digest
 
 # %% auto #0
-__all__ = ['OXF', 'PAR', 'CIR', 'ROP', 'R1M', 'DATASETS', 'MARKER', 'Remote', 'DownloadError', 'verify', 'fetch', 'unpack',
-           'make_tar', 'source_url', 'download_dataset', 'cli_download']
+__all__ = ['OXF', 'PAR', 'CIR', 'ROP', 'R1M', 'UNPUBLISHED', 'DATASETS', 'MARKER', 'Remote', 'DownloadError', 'verify', 'fetch',
+           'unpack', 'make_tar', 'source_url', 'download_dataset', 'cli_download']
 
 # %% ../nbs/03_download.ipynb #7adb1dd3
 @dataclass(frozen=True)
@@ -24,8 +25,9 @@ class Remote:
     unpack: bool = False  # a tar archive (any compression) to unpack into `dest`
     flatten: bool = False # keep only the archive's files, not its folders (Oxford, Paris)
     size: int|None = None # expected bytes, if known
-    sha256: str|None = None
-    md5: str|None = None
+    sha256: str|None = None # expected SHA-256 (hex), if known
+    md5: str|None = None  # expected MD5 (hex), if known
+    checksum_note: str|None = None # where size/sha256/md5 come from, or why they are missing
     @property
     def filename(self) -> str: return self.url.rstrip('/').rsplit('/', 1)[-1]
 
@@ -35,18 +37,27 @@ CIR = 'http://cmp.felk.cvut.cz/cnnimageretrieval/data'
 ROP = 'http://cmp.felk.cvut.cz/revisitop/data/datasets'
 R1M = 'http://ptak.felk.cvut.cz/revisitop/revisitop1m'
 
-def _jpgs(base, names): return [Remote(f'{base}/{n}', 'jpg', unpack=True, flatten=True) for n in names]
-_gnd = lambda base, name: Remote(f'{base}/{name}/gnd_{name}.pkl', f'gnd_{name}.pkl')
+UNPUBLISHED = {  # host -> why the catalogue has no size or checksum for its files (searched: see above)
+    OXF: "none found: cirtorch and revisitop fetch this VGG archive unchecked and publish no size or checksum",
+    PAR: "none found: cirtorch and revisitop fetch this VGG archive unchecked and publish no size or checksum",
+    CIR: "none found: cirtorch's cirtorch/utils/download.py and README publish no size or checksum",
+    ROP: "none found: revisitop's python/download.py and README publish no size or checksum",
+    R1M: "none found: revisitop's download_distractors (python/download.py) publishes no size or checksum",
+}
+def _note(url): return next(v for k, v in UNPUBLISHED.items() if url.startswith(k + '/'))
+def _R(url, dest, **kw): return Remote(url, dest, checksum_note=_note(url), **kw)
+def _jpgs(base, names): return [_R(f'{base}/{n}', 'jpg', unpack=True, flatten=True) for n in names]
+_gnd = lambda base, name: _R(f'{base}/{name}/gnd_{name}.pkl', f'gnd_{name}.pkl')
 
 DATASETS = {  # name -> (split, files); split is the folder under the data root
     'roxford5k': ('test', _jpgs(OXF, ['oxbuild_images-v1.tgz']) + [_gnd(ROP, 'roxford5k')]),
     'rparis6k': ('test', _jpgs(PAR, ['paris_1-v1.tgz', 'paris_2-v1.tgz']) + [_gnd(ROP, 'rparis6k')]),
     'oxford5k': ('test', _jpgs(OXF, ['oxbuild_images-v1.tgz']) + [_gnd(f'{CIR}/test', 'oxford5k')]),
     'paris6k': ('test', _jpgs(PAR, ['paris_1-v1.tgz', 'paris_2-v1.tgz']) + [_gnd(f'{CIR}/test', 'paris6k')]),
-    'revisitop1m': ('test', [Remote(f'{R1M}/jpg/revisitop1m.{i}.tar.gz', 'jpg', unpack=True) for i in range(1, 101)]
-                            + [Remote(f'{R1M}/revisitop1m.txt', 'revisitop1m.txt')]),
-    'retrieval-SfM-120k': ('train', [Remote(f'{CIR}/train/ims/ims.tar.gz', 'ims', unpack=True)]
-                           + [Remote(f'{CIR}/train/dbs/{f}', f) for f in ('retrieval-SfM-120k.pkl', 'retrieval-SfM-120k-whiten.pkl')]),
+    'revisitop1m': ('test', [_R(f'{R1M}/jpg/revisitop1m.{i}.tar.gz', 'jpg', unpack=True) for i in range(1, 101)]
+                            + [_R(f'{R1M}/revisitop1m.txt', 'revisitop1m.txt')]),
+    'retrieval-SfM-120k': ('train', [_R(f'{CIR}/train/ims/ims.tar.gz', 'ims', unpack=True)]
+                           + [_R(f'{CIR}/train/dbs/{f}', f) for f in ('retrieval-SfM-120k.pkl', 'retrieval-SfM-120k-whiten.pkl')]),
 }
 
 # %% ../nbs/03_download.ipynb #5689e590
@@ -87,18 +98,12 @@ def _transfer(url, part:Path, timeout, progress, desc):
     return total
 
 # %% ../nbs/03_download.ipynb #f4a1748a
-def _digest(path:Path, algo:str) -> str:
-    h = hashlib.new(algo)
-    with open(path, 'rb') as f:
-        while b := f.read(1 << 20): h.update(b)
-    return h.hexdigest()
-
 def verify(path:Path, size:int|None=None, sha256:str|None=None, md5:str|None=None) -> str|None:
     "None if `path` matches the given size and checksums, else a message saying what differs."
     n = path.stat().st_size
     if size is not None and n != size: return f"size {n} bytes, expected {size}"
     for algo, want in (('sha256', sha256), ('md5', md5)):
-        if want and (got := _digest(path, algo)) != want.lower(): return f"{algo} {got}, expected {want}"
+        if want and (got := file_digest(path, algo)) != want.lower(): return f"{algo} {got}, expected {want}"
     return None
 
 _RETRY = (urllib.error.URLError, ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError)
@@ -231,7 +236,8 @@ def _finish(name, remotes, mirror, stage:Path, final:Path, dl:Path) -> Path:
     "Write the marker and move the staged data set into place."
     (stage/'.progress.json').unlink(missing_ok=True)
     info = {'name': name, 'files': [r.filename for r in remotes], 'source': str(mirror) if mirror else 'official',
-            'time': time.strftime('%Y-%m-%dT%H:%M:%S')}
+            'time': time.strftime('%Y-%m-%dT%H:%M:%S'),   # what each file was verified by:
+            'checks': {r.filename: [k for k in ('size', 'sha256', 'md5') if getattr(r, k)] or ['content-length'] for r in remotes}}
     (stage/MARKER).write_text(json.dumps(info, indent=1))
     if final.exists():  # a folder made by hand or an older run: move our files over it, marker last
         (final/MARKER).unlink(missing_ok=True)
@@ -261,7 +267,10 @@ def cli_download(argv:list[str]|None=None) -> int:
     add_config_args(p)
     args = p.parse_args(argv)
     if args.list or not args.names:
-        for k, (s, rs) in DATASETS.items(): print(f'{k:<20} {s}/{k}  {len(rs)} files, e.g. {rs[0].url}')
+        for k, (s, rs) in DATASETS.items():
+            checked = all(r.size or r.sha256 or r.md5 for r in rs)
+            print(f'{k:<20} {s}/{k}  {len(rs)} files, e.g. {rs[0].url}\n{"":<20} verified by '
+                  + ('the catalogue size/checksums' if checked else f'Content-Length only: {rs[0].checksum_note}'))
         return 0
     args.device = args.device or 'cpu'  # downloads need no accelerator; skips importing torch to find one
     cfg = config_from_args(args)

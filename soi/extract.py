@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, os, sys
 from pathlib import Path
 import numpy as np
-from .core import ShapeError, sha256_file
+from .core import ShapeError, sha256_file, l2n
 from .store import (store_meta, open_store, shard_ranges, write_shard, shard_done, finalize_store,
                        load_features, read_manifest)
 
@@ -41,7 +41,7 @@ def multiscale(net, # any callable (N, C, H, W) -> (N, D)
         acc = v if acc is None else acc + v
     v = acc / len(scales)
     if msp != 1: v = v.pow(1.0 / msp)
-    return v / (v.norm(dim=1, keepdim=True) + 1e-6)
+    return l2n(v)
 
 # %% ../nbs/10_extract.ipynb #b9d8a7c0
 def normalize_images(x, # (N, 3, H, W) uint8 images

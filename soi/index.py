@@ -9,7 +9,7 @@ from __future__ import annotations
 import json, math, warnings
 from pathlib import Path
 import numpy as np
-from .core import ShapeError, check_rows, atomic_write, save_npy, write_text
+from .core import ShapeError, check_rows, atomic_write, save_npy, write_text, l2n
 
 # %% auto #0
 __all__ = ['knn', 'SoiIndex', 'build_index', 'search', 'load_index', 'recall_at_k', 'load_rows', 'load_store_rows', 'cli_search']
@@ -82,9 +82,8 @@ def _faiss():
 def _f32(A, normalize:bool=False) -> np.ndarray:
     "A float32 C-contiguous numpy array (a copy if it had to convert or `normalize` is set; rows L2-normalised then)."
     a = A.detach().cpu().numpy() if hasattr(A, 'detach') else np.asarray(A)
-    a = np.array(a, dtype=np.float32, order='C', copy=True) if normalize else np.ascontiguousarray(a, dtype=np.float32)
-    if normalize: a /= np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
-    return a
+    if normalize: return np.ascontiguousarray(l2n(np.asarray(a, dtype=np.float32), eps=1e-12))  # a new array, exact unit rows
+    return np.ascontiguousarray(a, dtype=np.float32)
 
 def _faiss_gpu_available(faiss) -> bool:
     return hasattr(faiss, 'StandardGpuResources') and faiss.get_num_gpus() > 0

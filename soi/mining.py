@@ -6,12 +6,13 @@ Docs: https://soi-retrieval.github.io/soi/mining.html.md"""
 
 # %% ../nbs/13_mining.ipynb #f40089bc
 from __future__ import annotations
-import csv, pickle
+import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
+from .core import IMAGENET_MEAN, IMAGENET_STD
 
 # %% auto #0
 __all__ = ['TupleSource', 'tuples_from_labels', 'tuples_from_training_set', 'read_gl18', 'read_gldv2_csv', 'open_tuple_source',
@@ -92,13 +93,15 @@ def read_gldv2_csv(csv_path:str|Path, # GLDv2 train CSV with columns id, landmar
                   ) -> TupleSource:
     "A `TupleSource` from the Google Landmarks v2 train CSV (`id`, `landmark_id`; other columns ignored)."
     csv_path, ims_root = Path(csv_path), Path(ims_root)
-    if not csv_path.is_file(): raise FileNotFoundError(f"{csv_path} not found; get train.csv of GLDv2 (`soi download gldv2`)")
-    with open(csv_path, newline='') as f:
-        rows = list(csv.DictReader(f))
-    if rows and not {'id', 'landmark_id'} <= set(rows[0]):
-        raise ValueError(f"{csv_path}: expected columns id, landmark_id; got {sorted(rows[0])}")
-    paths = [ims_root/r['id'][0]/r['id'][1]/r['id'][2]/f"{r['id']}.jpg" for r in rows]
-    return tuples_from_labels(paths, [r['landmark_id'] for r in rows], name='gldv2')
+    import pandas as pd
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"{csv_path} not found; soi download does not fetch GLDv2: get train/train.csv and the "
+                                "train images from https://github.com/cvdfoundation/google-landmark into that folder")
+    cols = list(pd.read_csv(csv_path, nrows=0).columns)
+    if not {'id', 'landmark_id'} <= set(cols): raise ValueError(f"{csv_path}: expected columns id, landmark_id; got {sorted(cols)}")
+    df = pd.read_csv(csv_path, usecols=['id', 'landmark_id'], dtype={'id': str}, keep_default_na=False)  # url is never parsed
+    paths = [ims_root/i[0]/i[1]/i[2]/f"{i}.jpg" for i in df['id']]
+    return tuples_from_labels(paths, df['landmark_id'].to_numpy(), name='gldv2')
 
 # %% ../nbs/13_mining.ipynb #5db98ff9
 def open_tuple_source(name:str, # 'gl18', 'gldv2', 'retrieval-SfM-120k', 'toy-small', ...
@@ -178,7 +181,7 @@ def collate_tuples(batch:list, # [(x (2+k, 3, S, S), label (2+k,)), ...]
 class TupleDataset(Dataset):
     "Training tuples (q, p, n1..nk) of one epoch, with negatives mined by the current network."
     def __init__(self, source:TupleSource, image_size:int=1024, neg_num:int=5, query_size:int=2000,
-                 pool_size:int=20000, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225), seed:int=0,
+                 pool_size:int=20000, mean=IMAGENET_MEAN, std=IMAGENET_STD, seed:int=0,
                  mine_image_size:int|None=None, loader=None):
         if neg_num < 0 or query_size < 1 or pool_size < 1 or image_size < 8:
             raise ValueError(f"neg_num/query_size/pool_size/image_size: got {neg_num}/{query_size}/{pool_size}/{image_size}")

@@ -10,7 +10,7 @@ import argparse, pickle, re, sys, warnings
 from pathlib import Path
 import numpy as np
 import torch
-from .core import sha256_file
+from .core import sha256_file, IMAGENET_MEAN, IMAGENET_STD
 from .model import ARCHS, ModelConfig, RetrievalNet, load_state, save_checkpoint, _lst
 
 # %% auto #0
@@ -79,7 +79,7 @@ def config_from_peer(meta:dict, # the peer checkpoint's meta
     return ModelConfig(arch=arch, pool=meta['pooling'], p=float(p.reshape(-1)[0]) if p is not None and p.numel() == 1 else 3.0,
                        soa_layers=soa, local_whitening=bool(meta.get('local_whitening', False)),
                        regional=bool(meta.get('regional', False)), whitening=whitening,
-                       mean=tuple(meta.get('mean', (0.485, 0.456, 0.406))), std=tuple(meta.get('std', (0.229, 0.224, 0.225))))
+                       mean=tuple(meta.get('mean', IMAGENET_MEAN)), std=tuple(meta.get('std', IMAGENET_STD)))
 
 # %% ../nbs/08a_model_import.ipynb #a514c487
 def map_peer_state(sd:dict, # the peer state dict

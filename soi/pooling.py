@@ -14,8 +14,8 @@ from torch import Tensor
 from .core import ShapeError
 
 # %% auto #0
-__all__ = ['POOLING', 'check_fmap', 'l2n', 'mac', 'spoc', 'gem', 'rmac_regions', 'draw_regions', 'roipool', 'rpool', 'rmac',
-           'MAC', 'SPoC', 'GeM', 'GeMmp', 'RMAC', 'RPool']
+__all__ = ['POOLING', 'check_fmap', 'mac', 'spoc', 'gem', 'rmac_regions', 'draw_regions', 'roipool', 'rpool', 'rmac', 'MAC',
+           'SPoC', 'GeM', 'GeMmp', 'RMAC', 'RPool']
 
 # %% ../nbs/06_pooling.ipynb #e719187d
 def check_fmap(x, # a feature map, expected (N, C, H, W)
@@ -31,11 +31,7 @@ def check_fmap(x, # a feature map, expected (N, C, H, W)
     return x
 
 # %% ../nbs/06_pooling.ipynb #8f88c563
-def l2n(x:Tensor, # (..., D) descriptors, one per row
-        eps:float=1e-6, # added to the norm
-       ) -> Tensor:
-    "L2-normalise the last dimension: x / (||x|| + eps), as cirtorch."
-    return x / (torch.linalg.vector_norm(x, dim=-1, keepdim=True) + eps)
+from .core import l2n
 
 # %% ../nbs/06_pooling.ipynb #e90b63e5
 def mac(x:Tensor, # (N, C, H, W) feature map

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime, json, platform, subprocess
 from pathlib import Path
 from .config import get_config, find_project_root
-from .core import atomic_write, write_text
+from .core import atomic_write, write_text, library_versions
 
 # %% auto #0
 __all__ = ['git_commit', 'provenance', 'save_figure', 'markdown_table', 'save_table']
@@ -28,11 +28,11 @@ def git_commit(root:str|Path|None=None) -> dict:
     except (OSError, subprocess.SubprocessError): return {'commit': None, 'dirty': None}
 
 def provenance(meta:dict|None=None) -> dict:
-    "Provenance record: git commit, time (UTC), soi version, host, plus the caller's `meta`."
+    "Provenance record: git commit, time (UTC), soi version, host, library versions, plus the caller's `meta`."
     from soi import __version__
     return {**git_commit(), 'time': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
             'soi_version': __version__, 'host': platform.node(), 'python': platform.python_version(),
-            'meta': meta or {}}
+            'versions': library_versions(), 'meta': meta or {}}
 
 # %% ../nbs/01a_report.ipynb #a3fb4daf
 def _out_dir(base:Path, subdir:str|None) -> Path:

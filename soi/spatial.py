@@ -16,8 +16,9 @@ METHODS = ('sv-sift', 'sv-hardnet', 'loftr')
 # %% auto #0
 __all__ = ['METHODS', 'WEIGHTS', 'LOCAL_FORMAT', 'LOCAL_FILES', 'rootsift', 'to_gray', 'load_gray', 'sift_features',
            'weights_path', 'load_local_net', 'hardnet_features', 'match_descriptors', 'estimate_geometry', 'local_nets',
-           'local_features', 'loftr_matches', 'verify_features', 'verify_pair', 'LocalFeatureStore',
-           'extract_local_features', 'inlier_rerank', 'spatial_rerank', 'local_store_path', 'spatial_rerank_dataset']
+           'local_features', 'loftr_matches', 'loftr_matches_batch', 'verify_features', 'verify_pair',
+           'LocalFeatureStore', 'extract_local_features', 'inlier_rerank', 'spatial_rerank', 'local_store_path',
+           'spatial_rerank_dataset']
 
 # %% ../nbs/15a_spatial.ipynb #b6bffa4a
 def rootsift(desc, # (n, 128) non-negative SIFT descriptors (rows)
@@ -95,9 +96,11 @@ def weights_path(name:str, # 'affnet', 'hardnet8' or 'loftr'
 def load_local_net(name:str, # 'affnet', 'hardnet8' or 'loftr'
                    pretrained:bool=True, # load weights from the local file; False: random weights (tests)
                    path:str|Path|None=None, # explicit weights file
+                   device:str|None=None, # torch device; None: the soi.config rule (SOI_DEVICE, else cuda if available)
                   ):
-    "kornia's AffNet / HardNet8 / LoFTR in eval mode, weights from a local file."
+    "kornia's AffNet / HardNet8 / LoFTR in eval mode on `device`, weights from a local file."
     import torch, kornia.feature as KF
+    from soi.config import default_device
     f = weights_path(name, path) if pretrained else None   # fail before building the network
     net = {'affnet': lambda: KF.LAFAffNetShapeEstimator(pretrained=False), 'hardnet8': lambda: KF.HardNet8(pretrained=False),
            'loftr': lambda: KF.LoFTR(pretrained=None)}[name]()
@@ -105,7 +108,11 @@ def load_local_net(name:str, # 'affnet', 'hardnet8' or 'loftr'
         sd = torch.load(f, map_location='cpu', weights_only=True)
         sd = sd.get('state_dict', sd)                       # AffNet and LoFTR checkpoints wrap the state dict
         net.load_state_dict(sd, strict=name != 'affnet')    # kornia itself loads AffNet non-strictly
-    return net.eval()
+    return net.to(device or default_device()).eval()
+
+def _device(net):
+    "The device of a network's parameters (where its inputs must go)."
+    return next(net.parameters()).device
 
 # %% ../nbs/15a_spatial.ipynb #f193b59d
 def hardnet_features(gray:np.ndarray, # (H, W) uint8 image
@@ -120,15 +127,16 @@ def hardnet_features(gray:np.ndarray, # (H, W) uint8 image
     kp, _ = _sift_keypoints(gray, max_kpts)
     pts = np.float32([k.pt for k in kp]).reshape(-1, 2)
     if not kp: return pts, np.zeros((0, 128), np.float32)
-    img = torch.from_numpy(np.array(to_gray(gray), np.float32))[None, None] / 255                # (1, 1, H, W)
-    xy = torch.from_numpy(pts)[None]                                                             # (1, n, 2)
-    scale = torch.tensor([mr_size * k.size for k in kp]).view(1, -1, 1, 1)                       # (1, n, 1, 1)
-    lafs = KF.laf_from_center_scale_ori(xy, scale, torch.tensor([-k.angle for k in kp]).view(1, -1, 1))
+    dev = _device(hardnet)                                                                       # AffNet's too
+    img = torch.from_numpy(np.array(to_gray(gray), np.float32))[None, None].to(dev) / 255        # (1, 1, H, W)
+    xy = torch.from_numpy(pts)[None].to(dev)                                                     # (1, n, 2)
+    scale = torch.tensor([mr_size * k.size for k in kp], device=dev).view(1, -1, 1, 1)           # (1, n, 1, 1)
+    lafs = KF.laf_from_center_scale_ori(xy, scale, torch.tensor([-k.angle for k in kp], device=dev).view(1, -1, 1))
     with torch.inference_mode():
         lafs = affnet(lafs, img)                                                                  # (1, n, 2, 3)
         patches = KF.extract_patches_from_pyramid(img, lafs, 32)[0]                               # (n, 1, 32, 32)
         desc = torch.cat([hardnet(patches[i:i + batch]) for i in range(0, len(patches), batch)])  # (n, 128)
-    return pts, desc.float().numpy()
+    return pts, desc.float().cpu().numpy()
 
 # %% ../nbs/15a_spatial.ipynb #45bff40f
 def match_descriptors(d1, # (n1, D) descriptors of image 1
@@ -168,12 +176,13 @@ def estimate_geometry(p1, # (m, 2) points in image 1
 def local_nets(method:str, # 'sv-sift', 'sv-hardnet' or 'loftr'
                pretrained:bool=True, # False: random weights (tests only)
                weights:dict|None=None, # explicit weight files, e.g. {'hardnet8': PATH}
+               device:str|None=None, # torch device; None: the soi.config rule
               ) -> tuple:
-    "The networks `method` needs: () for sv-sift, (affnet, hardnet8) for sv-hardnet, (loftr,) for loftr."
+    "The networks `method` needs, on `device`: () for sv-sift, (affnet, hardnet8) for sv-hardnet, (loftr,) for loftr."
     if method not in METHODS: raise ValueError(f"method: unknown method {method!r}; choose one of {', '.join(METHODS)}")
     w = weights or {}
     names = {'sv-sift': (), 'sv-hardnet': ('affnet', 'hardnet8'), 'loftr': ('loftr',)}[method]
-    return tuple(load_local_net(n, pretrained, w.get(n)) for n in names)
+    return tuple(load_local_net(n, pretrained, w.get(n), device) for n in names)
 
 def local_features(gray, method:str='sv-sift', max_kpts:int=1000, nets:tuple=()) -> tuple[np.ndarray, np.ndarray]:
     "(kpts, desc) of a grayscale image with the sparse features of `method` ('sv-sift' or 'sv-hardnet')."
@@ -185,10 +194,33 @@ def loftr_matches(g1:np.ndarray, g2:np.ndarray, # (H, W) uint8 images
                   net, # kornia LoFTR in eval mode (load_local_net('loftr'))
                  ) -> tuple[np.ndarray, np.ndarray]:
     "LoFTR correspondences: (p1 (m, 2), p2 (m, 2)) float32 pixel coordinates."
+    return loftr_matches_batch(g1, [g2], net, batch=1)[0]
+
+def _loftr_input(g) -> np.ndarray:
+    "(H8, W8) float32 in [0, 1]: the image cropped to a multiple of 8 pixels, so coordinates stay those of the input."
+    g = to_gray(g); return np.array(g[:g.shape[0] // 8 * 8, :g.shape[1] // 8 * 8], np.float32) / 255
+
+def loftr_matches_batch(g1:np.ndarray, # (H, W) uint8 query image
+                        g2s:list, # candidate images, (H, W) uint8 each (any sizes)
+                        net, # kornia LoFTR in eval mode, on the device it should run on
+                        batch:int=8, # pairs per forward pass (candidates of one size are stacked)
+                       ) -> list[tuple[np.ndarray, np.ndarray]]:
+    "LoFTR correspondences of (g1, g2) for every g2 in `g2s`: a list of (p1 (m, 2), p2 (m, 2)) float32, in order."
     import torch
-    def t(g): g = to_gray(g); return torch.from_numpy(np.array(g[:g.shape[0] // 8 * 8, :g.shape[1] // 8 * 8], np.float32))[None, None] / 255
-    with torch.inference_mode(): out = net({'image0': t(g1), 'image1': t(g2)})
-    return out['keypoints0'].float().numpy(), out['keypoints1'].float().numpy()
+    if int(batch) < 1: raise ValueError(f"batch: expected a positive number of pairs per pass, got {batch}")
+    dev, q = _device(net), torch.from_numpy(_loftr_input(g1))
+    xs, out = [_loftr_input(g) for g in g2s], [None] * len(g2s)
+    groups = {}
+    for j, x in enumerate(xs): groups.setdefault(x.shape, []).append(j)   # pairs of one shape stack into one tensor
+    for js in groups.values():
+        for c in range(0, len(js), int(batch)):
+            part = js[c:c + int(batch)]
+            im1 = torch.from_numpy(np.stack([xs[j] for j in part]))[:, None].to(dev)           # (B, 1, H2, W2)
+            im0 = q[None, None].expand(len(part), -1, -1, -1).to(dev)                            # (B, 1, H1, W1)
+            with torch.inference_mode(): r = net({'image0': im0, 'image1': im1})
+            b, k0, k1 = (r[k].cpu() for k in ('batch_indexes', 'keypoints0', 'keypoints1'))
+            for t, j in enumerate(part): out[j] = (k0[b == t].float().numpy(), k1[b == t].float().numpy())
+    return out
 
 # %% ../nbs/15a_spatial.ipynb #edaadb5d
 def _verified(p1, p2, model, thresh) -> dict:
@@ -331,6 +363,8 @@ def spatial_rerank(method:str, # 'sv-sift', 'sv-hardnet' or 'loftr'
                    max_kpts:int=1000, ratio:float=0.9, model:str='homography', thresh:float=4.0,
                    min_inliers:int=15, w:float=1.0, # the re-ranking rule (inlier_rerank)
                    nets:tuple|None=None, pretrained:bool=True, weights:dict|None=None,
+                   device:str|None=None, # where the networks run (when `nets` is None); None: the soi.config rule
+                   batch:int=8, # LoFTR: (query, candidate) pairs per forward pass
                    return_inliers:bool=False, # also return the (nq, K) inlier counts
                    progress:bool=False,
                   ):
@@ -343,7 +377,7 @@ def spatial_rerank(method:str, # 'sv-sift', 'sv-hardnet' or 'loftr'
     if int(top_k) < 1: raise ValueError(f"top_k: expected a positive number of candidates, got {top_k}")
     if method == 'loftr' and features is not None: raise ValueError("features: LoFTR matches image pairs densely and uses no store; pass features=None")
     st = _check_store(features, method, dbpaths, image_size, max_kpts) if features is not None else None
-    nets = local_nets(method, pretrained, weights) if nets is None else nets
+    nets = local_nets(method, pretrained, weights, device) if nets is None else nets
     K, cache = min(int(top_k), R.shape[1]), {}
     def db(i):   # features (sparse methods) or the grayscale image (loftr) of database image i
         if st is not None: return st[i]
@@ -354,11 +388,13 @@ def spatial_rerank(method:str, # 'sv-sift', 'sv-hardnet' or 'loftr'
     inl = np.zeros((nq, K), np.int64)
     for q in tqdm(range(nq), disable=not progress, desc=method, unit='query'):
         gq = load_gray(qpaths[q], image_size, None if qbbxs is None else qbbxs[q])
-        fq = gq if method == 'loftr' else local_features(gq, method, max_kpts, nets)
-        for j, i in enumerate(R[q, :K]):
-            if i < 0: continue
-            inl[q, j] = (_verified(*loftr_matches(fq, db(i), nets[0]), model, thresh) if method == 'loftr'
-                         else verify_features(fq, db(i), ratio, model, thresh))['inliers']
+        js = [j for j, i in enumerate(R[q, :K]) if i >= 0]
+        if method == 'loftr':   # the query against its candidates, `batch` pairs of one size per pass
+            for j, pq in zip(js, loftr_matches_batch(gq, [db(R[q, j]) for j in js], nets[0], batch)):
+                inl[q, j] = _verified(*pq, model, thresh)['inliers']
+            continue
+        fq = local_features(gq, method, max_kpts, nets)
+        for j in js: inl[q, j] = verify_features(fq, db(R[q, j]), ratio, model, thresh)['inliers']
     S, Rn = inlier_rerank(scores, R, inl, min_inliers, w)
     return (S, Rn, inl) if return_inliers else (S, Rn)
 
@@ -375,10 +411,11 @@ def spatial_rerank_dataset(ds, # RetrievalDataset (query_paths, bbxs, db_paths)
                            store:str|Path|None=None, # local-feature store folder (sparse methods); None: on the fly
                            image_size:int=1024, max_kpts:int=1000,
                            pretrained:bool=True, weights:dict|None=None, progress:bool=False,
-                           **kwargs, # top_k, min_inliers, w, ratio, model, thresh, return_inliers (spatial_rerank)
+                           device:str|None=None, # where the networks run; None: the soi.config rule
+                           **kwargs, # top_k, min_inliers, w, ratio, model, thresh, batch, return_inliers (spatial_rerank)
                           ):
     "`spatial_rerank` over a benchmark, with the database local features extracted once into `store`."
-    nets = local_nets(method, pretrained, weights)
+    nets = local_nets(method, pretrained, weights, device)
     feats = None if store is None or method == 'loftr' else extract_local_features(
         ds.db_paths, method, store, image_size, max_kpts, nets=nets, progress=progress)
     return spatial_rerank(method, ds.query_paths, ds.db_paths, scores, ranks, qbbxs=ds.bbxs, image_size=image_size,

@@ -172,8 +172,9 @@ def check_expect(m:dict, # a store manifest
 def load_features(store:str|Path, # a store folder written by extract_to_store
                   expect:dict|None=None, # fields the store must match (e.g. net.meta, {'scales': [1, .5]})
                   allow_partial:bool=False, # read the committed shards of an unfinished store
+                  dtype=np.float32, # dtype of the returned rows; None: the stored dtype (float16: half the memory)
                  ) -> tuple[np.ndarray, dict]:
-    "Descriptors `(N, D)` float32 rows and the manifest (with `ids`: the input index of each row)."
+    "Descriptors `(N, D)` rows (float32 by default) and the manifest (with `ids`: the input index of each row)."
     store = Path(store); m = read_manifest(store)
     if expect is not None: check_expect(m, expect, where=str(store))
     if not m['complete']:
@@ -182,10 +183,20 @@ def load_features(store:str|Path, # a store folder written by extract_to_store
                                "or pass allow_partial=True to read the committed shards")
         ks = [k for k in range(len(shard_ranges(m['n_images'], m['shard_size']))) if shard_done(store, k)]
     else: ks = range(len(m['shards']))
-    Xs = [np.load(store/_names(k)[0]) for k in ks]; ids = [np.load(store/_names(k)[1]) for k in ks]
-    X = np.concatenate(Xs).astype(np.float32) if Xs else np.zeros((0, m['dim']), np.float32)
+    ids = [np.load(store/_names(k)[1]) for k in ks]
     m['ids'] = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-    return X, m
+    return _read_rows([store/_names(k)[0] for k in ks], m['dim'], dtype, m.get('dtype', 'float16')), m
+
+def _read_rows(files:list, dim:int, dtype, stored) -> np.ndarray:
+    "Shard files -> one (N, dim) array, each shard read through a memory map straight into its rows (no extra copy)."
+    maps = [np.load(f, mmap_mode='r') for f in files]           # opening maps reads nothing
+    dt = np.dtype(dtype if dtype is not None else (maps[0].dtype if maps else stored))
+    if len(maps) == 1 and maps[0].dtype == dt: return maps[0]    # one shard as stored: the read-only map itself
+    X, r = np.empty((sum(len(x) for x in maps), dim), dt), 0
+    for i in range(len(maps)):
+        n = len(maps[i]); X[r:r + n] = maps[i]; r += n
+        maps[i] = None                                           # unmap: its pages leave the process
+    return X
 
 # %% ../nbs/10a_store.ipynb #55dce7b1
 COMPATIBLE_FIELDS = ('model', 'config_hash', 'checkpoint', 'image_size', 'scales', 'msp', 'whitening', 'dim')

@@ -88,8 +88,8 @@ def _prepare(folder:Path, overwrite:bool, owned:tuple):
     folder.mkdir(parents=True, exist_ok=True)
 
 def _versions() -> dict:
-    import cv2, PIL, skimage
-    return dict(numpy=np.__version__, opencv=cv2.__version__, pillow=PIL.__version__, skimage=skimage.__version__)
+    from soi.core import library_versions
+    return library_versions(('numpy', 'opencv', 'pillow', 'skimage'))
 
 # %% ../nbs/05_toy.ipynb #80571c54
 def _check_preset(preset, seed, distractors=0):

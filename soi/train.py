@@ -27,38 +27,38 @@ class TrainConfig:
     export_dir: str = 'runs/train'          # checkpoints, log.csv, steps.csv go here
     training_dataset: str = 'toy-small'     # a soi.mining.open_tuple_source name: toy-<preset>, retrieval-SfM-120k, gl18, gldv2
     model: str = 'resnet18-gem'             # registered soi.model name
-    arch: str|None = None                   # model overrides (None = the model's own setting) ...
-    pool: str|None = None
-    p: float|None = None
-    local_whitening: bool|None = None
-    regional: bool|None = None
-    whitening: bool|None = None
+    arch: str|None = None                   # backbone override, e.g. 'resnet50' (None: the model's own)
+    pool: str|None = None                   # pooling override, a soi.pooling.POOLING key (None: the model's own)
+    p: float|None = None                    # initial GeM exponent override (None: the model's own)
+    local_whitening: bool|None = None       # a C x C linear map before pooling (None: the model's own)
+    regional: bool|None = None              # regional (R-MAC grid) pooling (None: the model's own)
+    whitening: bool|None = None             # learned whitening FC after pooling (None: the model's own)
     soa: bool|None = True                   # add SOA blocks (False removes the model's own)
-    soa_layers: str|None = '45'             # ... e.g. '45' = blocks after conv4 and conv5
+    soa_layers: str|None = '45'             # conv stages followed by a SOA block, e.g. '45' = after conv4 and conv5
     pretrained: bool = False                # ImageNet weights (offline: only if cached)
     loss: str = 'contrastive'               # 'triplet' | 'contrastive' (from random init triplet collapses)
-    loss_margin: float = 0.7
+    loss_margin: float = 0.7                # margin of the contrastive / triplet loss
     sos: bool = True                        # add lambda * SOS
     lambda_: float = 1.0                    # weight of the SOS term (`--lambda`)
     image_size: int = 96                    # square training crops, pixels
     mine_image_size: int|None = None        # longer side when describing the mining pool (None: image_size)
-    neg_num: int = 3
-    query_size: int = 80
-    pool_size: int = 320
+    neg_num: int = 3                        # hard negatives mined per query
+    query_size: int = 80                    # training queries drawn per epoch
+    pool_size: int = 320                    # images described per epoch to mine negatives from
     workers: int = 0                        # DataLoader workers for tuples, mining and validation
-    epochs: int = 3
+    epochs: int = 3                         # training epochs
     batch_size: int = 4                     # tuples per step (global, over all ranks)
     update_every: int = 1                   # accumulate gradients over this many batches
     optimizer: str = 'adam'                 # 'adam' | 'sgd'
-    lr: float = 1e-4
+    lr: float = 1e-4                        # learning rate
     ld: float = 1e-2                        # lr decay: gamma = exp(-ld) per epoch
     momentum: float = 0.9                   # SGD only
-    weight_decay: float = 1e-6
+    weight_decay: float = 1e-6              # weight decay of the optimizer
     freeze_upto: str|None = None            # freeze backbone stages conv1..this ('conv4' in SOLAR); None = none
-    seed: int = 0
+    seed: int = 0                           # seeds python, numpy and torch (and the tuple sampling)
     val_dataset: str|None = 'toy-small'     # soi.data.open_dataset name evaluated every val_every epochs
-    val_every: int = 2
-    val_image_size: int = 160
+    val_every: int = 2                      # epochs between validations (and after the last)
+    val_image_size: int = 160               # longer image side for validation
     amp: bool = True                        # bf16 autocast on CUDA (ignored on CPU, where it is a no-op)
     tensorboard: bool = False               # also write TensorBoard scalars (needs the tensorboard package)
     progress: bool = True                   # tqdm bars
@@ -400,36 +400,49 @@ def _save_model(path:Path, net:nn.Module, cfg:TrainConfig):
 
 # %% ../nbs/14_train.ipynb #361f1bca
 _none = lambda s: None if s.lower() in ('none', '') else s
-_FLAGS = [  # (flag, field, argparse kwargs)
-    ('--training-dataset', 'training_dataset', {}), ('--model', 'model', {}), ('--arch', 'arch', {}),
-    ('--pool', 'pool', {}), ('--p', 'p', {'type': float}), ('--soa-layers', 'soa_layers', {}),
-    ('--loss', 'loss', {'choices': LOSSES}), ('--loss-margin', 'loss_margin', {'type': float}),
-    ('--lambda', 'lambda_', {'type': float}), ('--image-size', 'image_size', {'type': int}),
-    ('--mine-image-size', 'mine_image_size', {'type': int}), ('--neg-num', 'neg_num', {'type': int}),
-    ('--query-size', 'query_size', {'type': int}), ('--pool-size', 'pool_size', {'type': int}),
-    ('--workers', 'workers', {'type': int}), ('--epochs', 'epochs', {'type': int}),
-    ('--batch-size', 'batch_size', {'type': int}), ('--update-every', 'update_every', {'type': int}),
-    ('--optimizer', 'optimizer', {'choices': OPTIMIZERS}), ('--lr', 'lr', {'type': float}), ('--ld', 'ld', {'type': float}),
-    ('--momentum', 'momentum', {'type': float}), ('--weight-decay', 'weight_decay', {'type': float}),
-    ('--freeze-upto', 'freeze_upto', {'type': _none}), ('--seed', 'seed', {'type': int}),
-    ('--val-dataset', 'val_dataset', {'type': _none}), ('--val-every', 'val_every', {'type': int}),
-    ('--val-image-size', 'val_image_size', {'type': int}),
-]
-_SWITCHES = ['local_whitening', 'regional', 'whitening', 'soa', 'sos', 'amp', 'tensorboard', 'progress']
+def _or_none(t): return lambda s: None if s.lower() in ('none', '') else t(s)  # 'none' -> None, else t(s)
+_TYPES, _CHOICES = {'str': str, 'int': int, 'float': float}, {'loss': LOSSES, 'optimizer': OPTIMIZERS}
+_OWN = ('export_dir', 'pretrained', 'resume', 'device', 'data')  # positional, paired or shared (add_config_args)
+
+def _flag(name:str) -> str: return '--' + name.rstrip('_').replace('_', '-')  # lambda_ -> --lambda
+
+def _field_flags(cfg_cls=TrainConfig) -> tuple[list, list]:
+    "(flag, field, argparse kwargs) of every valued field, and the names of the bool fields (--x / --no-x)."
+    flags, switches = [], []
+    for f in fields(cfg_cls):
+        if f.name in _OWN: continue
+        t = str(f.type).replace(' ', ''); base, optional = t.removesuffix('|None'), t.endswith('|None')
+        if base == 'bool': switches.append(f.name); continue
+        kw = ({'choices': _CHOICES[f.name]} if f.name in _CHOICES else
+              {'type': (_or_none if optional else lambda t: t)(_TYPES[base]), 'metavar': f.name.rstrip('_').upper()})
+        flags.append((_flag(f.name), f.name, kw))
+    return flags, switches
+
+_FLAGS, _SWITCHES = _field_flags()
+
+def _field_help(name:str, doc:str|None) -> str:
+    "The field's docment and its value in each recipe ('%' escaped for argparse)."
+    vals = {r: getattr(c, name) for r, c in recipes.items()}
+    toy = vals.pop('toy'); other = '; '.join(f'{r}: {v!r}' for r, v in vals.items() if v != toy)
+    return f"{doc or ''} (default: {toy!r}{'; ' + other if other else ''})".strip().replace('%', '%%')
 
 def train_parser():
     "The argparse parser of `soi train` (options default to 'not given', so the recipe decides)."
     import argparse
+    from fastcore.docments import docments
     from soi.config import add_config_args
-    p = argparse.ArgumentParser(prog='soi train', description='Train a retrieval network with hard-negative mining.',
+    doc = docments(TrainConfig)                          # {field: its comment in the TrainConfig source}
+    p = argparse.ArgumentParser(prog='soi train', description='Train a retrieval network with hard-negative mining. '
+                                'Every option overrides one field of the recipe (soi.train.TrainConfig); the defaults '
+                                'shown are the toy recipe\'s, and the solar recipe\'s where it differs.',
                                 argument_default=argparse.SUPPRESS)
-    p.add_argument('export_dir', metavar='EXPORT_DIR', help='checkpoints and logs go here')
+    p.add_argument('export_dir', metavar='EXPORT_DIR', help=doc['export_dir'])
     p.add_argument('--recipe', choices=sorted(recipes), default='toy', help='starting recipe (default: toy)')
-    for flag, dest, kw in _FLAGS: p.add_argument(flag, dest=dest, **kw)
-    for k in _SWITCHES: p.add_argument('--' + k.replace('_', '-'), dest=k, action=argparse.BooleanOptionalAction)
-    p.add_argument('--not-pretrained', dest='pretrained', action='store_false', help='random initialisation')
-    p.add_argument('--pretrained', dest='pretrained', action='store_true', help='ImageNet initialisation')
-    p.add_argument('--resume', nargs='?', const='last', help='resume from PATH (default: EXPORT_DIR/last.pt)')
+    for flag, dest, kw in _FLAGS: p.add_argument(flag, dest=dest, help=_field_help(dest, doc[dest]), **kw)
+    for k in _SWITCHES: p.add_argument(_flag(k), dest=k, action=argparse.BooleanOptionalAction, help=_field_help(k, doc[k]))
+    p.add_argument('--not-pretrained', dest='pretrained', action='store_false', help='random initialisation (pretrained=False)')
+    p.add_argument('--pretrained', dest='pretrained', action='store_true', help=_field_help('pretrained', doc['pretrained']))
+    p.add_argument('--resume', nargs='?', const='last', help=f"{doc['resume']}; --resume alone: EXPORT_DIR/last.pt")
     return add_config_args(p)
 
 def parse_train_args(argv:list[str]|None=None) -> TrainConfig:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, json, warnings
 from pathlib import Path
 import numpy as np
-from .core import ShapeError, check_rows, atomic_write
+from .core import ShapeError, check_rows, atomic_write, l2n
 
 # %% auto #0
 __all__ = ['cholesky', 'learn_whitening', 'learn_pca_whitening', 'apply_whitening', 'whitening_to_linear', 'linear_to_whitening',
@@ -96,9 +96,9 @@ def apply_whitening(X, # (N, D) descriptors (rows), numpy array or torch tensor
         import torch
         mt, Pt = (torch.as_tensor(a, dtype=X.dtype, device=X.device) for a in (m, P[:dim]))
         Y = (X - mt) @ Pt.T                                                          # (N, dim)
-        return Y / (torch.linalg.vector_norm(Y, dim=1, keepdim=True) + 1e-6)
+        return l2n(Y)
     Y = (np.asarray(X, dtype=np.float64) - m) @ P[:dim].T                            # (N, dim)
-    Y = Y / (np.linalg.norm(Y, axis=1, keepdims=True) + 1e-6)
+    Y = l2n(Y)
     return Y.astype(X.dtype) if np.issubdtype(np.asarray(X).dtype, np.floating) else Y
 
 # %% ../nbs/09_whitening.ipynb #204fc973
