@@ -67,4 +67,4 @@ reproduce: install
 # with maths rendered offline (MathJax from the jupyter-server-mathjax package). DOCS_ARGS=--no-inplace keeps nbs/ as is.
 DOCS_ARGS ?=
 docs: install
-	MPLBACKEND=Agg $(BIN)/python tools/build_docs.py $(DOCS_ARGS)
+	$(BIN)/python tools/build_docs.py $(DOCS_ARGS)
