@@ -162,3 +162,19 @@ def test_html_site_full():
     import check_site
     res = check_site.check_pages(sorted((ROOT/'_site').glob('*.html')))
     assert not {k: v for k, v in res.items() if v}, res
+
+def test_results_md_renders_any_benchmark_json(tmp_path):
+    "RESULTS.md: each benchmarks/results/*.json becomes a section with its machine and table; legacy text follows."
+    sys.path.insert(0, str(ROOT/'tools'))
+    import render_results
+    (tmp_path/'benchmarks'/'results').mkdir(parents=True)
+    (tmp_path/'benchmarks'/'results'/'search.json').write_text(json.dumps({
+        'title': 'search', 'machine': {'cpu': 'x86_64, 2 cores', 'load': 7.9}, 'command': 'python benchmarks/search.py',
+        'rows': [{'method': 'faiss Flat', 'ms/query': 1.25}, {'method': 'torch topk', 'ms/query': 2.5}], 'speedup': 2.0}))
+    (tmp_path/'benchmarks'/'results'/'other.json').write_text(json.dumps({'tables': {'a': [{'x': 1}]}}))
+    (tmp_path/'benchmarks'/'legacy.md').write_text('## Legacy sections\n\nold text\n')
+    md = render_results.render(tmp_path)
+    assert md.index('## other') < md.index('## search') < md.index('## Legacy sections')
+    assert 'Machine: cpu x86_64, 2 cores, load 7.9.' in md and '| faiss Flat | 1.25 |' in md and '- speedup: 2.0' in md
+    assert 'Machine: not recorded' in md and '| 1 |' in md
+    assert render_results.render(ROOT) == (ROOT/'benchmarks'/'RESULTS.md').read_text(), 'RESULTS.md is stale: run tools/render_results.py'
