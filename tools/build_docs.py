@@ -39,7 +39,8 @@ def to_html(nb, path:Path) -> str:
     ex = HTMLExporter(template_name='soi', extra_template_basedirs=[str(ROOT/'tools'/'docs_template')],
                       mathjax_url='mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe', embed_images=True)
     html, _ = ex.from_notebook_node(nb, resources={'metadata': {'path': str(path.parent), 'name': path.stem}})
-    return re.sub(r'href="(\./)?([\w.-]+)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(2)}.html{m.group(3) or ""}"', html)
+    html = re.sub(r'href="(\./)?([\w.-]+)\.ipynb(#[^"]*)?"', lambda m: f'href="{m.group(2)}.html{m.group(3) or ""}"', html)
+    return html.replace('src="../figures/', 'src="figures/')   # nbconvert embeds only files under nbs/: copied below
 
 def copy_mathjax(site:Path):
     import jupyter_server_mathjax
@@ -56,6 +57,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     nbs = [p.resolve() for p in a.notebooks] or default_notebooks()
     a.out.mkdir(parents=True, exist_ok=True); copy_mathjax(a.out)
+    if (ROOT/'figures').exists(): shutil.copytree(ROOT/'figures', a.out/'figures', dirs_exist_ok=True)
     os.environ['MPLBACKEND'] = 'module://matplotlib_inline.backend_inline'   # figures inline, even where Agg is the default
     pages, failed = [], []
     for p in nbs:
