@@ -1,6 +1,8 @@
 # soi: two commands on a fresh clone.
 #   make demo   - set up .venv (first time) and run the main job on ToyLandmarks
 #   make test   - set up .venv (first time), check soi/ is what nbdev-export makes of nbs/, run all tests
+#   make results - regenerate every committed table and figure on ToyLandmarks (Snakefile; CORES=N)
+#   make docs   - execute the numbered notebooks in place and write the static HTML site to _site/
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
@@ -29,7 +31,7 @@ endif
 STAMP := $(VENV)/.soi-installed-$(TORCH_BUILD)-$(FAISS)
 PIP := $(BIN)/python -m pip install -q --disable-pip-version-check
 
-.PHONY: install demo test test-min check-export export clean-nbs readme bench
+.PHONY: install demo test test-min check-export export clean-nbs readme bench results results-dry reproduce docs
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,3 +74,24 @@ readme: install
 
 bench: install
 	$(BIN)/python benchmarks/evaluate.py
+
+# The experiment workflow (Snakefile, grids/*.yaml): every committed table and figure. Runs only what is missing
+# or stale (a point reruns when its parameters or the code change). SNAKEMAKE_ARGS=--forceall regenerates all.
+CORES ?= 2
+SNAKEMAKE_ARGS ?=
+results: install
+	MPLBACKEND=Agg $(BIN)/snakemake --cores $(CORES) $(SNAKEMAKE_ARGS)
+	$(BIN)/python tools/readme.py
+
+results-dry: install
+	$(BIN)/snakemake -n
+
+# The thesis configuration on the real data sets (revisited Oxford/Paris + R1M): grids/real/*.yaml, to come.
+reproduce: install
+	@echo "make reproduce: the real-data grids are not defined yet; 'make results' regenerates the ToyLandmarks results"; exit 2
+
+# Readers: numbered notebooks executed in place (outputs visible in JupyterLab and on a code host) and an HTML site
+# with maths rendered offline (MathJax from the jupyter-server-mathjax package). DOCS_ARGS=--no-inplace keeps nbs/ as is.
+DOCS_ARGS ?=
+docs: install
+	$(BIN)/python tools/build_docs.py $(DOCS_ARGS)

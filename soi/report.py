@@ -9,32 +9,35 @@ from __future__ import annotations
 import datetime, json, platform, subprocess
 from pathlib import Path
 from .config import get_config, find_project_root
-from .core import atomic_write, write_text, library_versions
+from .core import atomic_write, write_text
 
 # %% auto #0
-__all__ = ['git_commit', 'provenance', 'save_figure', 'markdown_table', 'save_table']
+__all__ = ['SOURCES', 'git_commit', 'provenance', 'save_figure', 'markdown_table', 'save_table']
 
-# %% ../nbs/01a_report.ipynb #fb380ffb
-def git_commit(root:str|Path|None=None) -> dict:
-    "{'commit': sha or None, 'dirty': bool or None} for the soi checkout at `root` (None outside git)."
+# %% ../nbs/01a_report.ipynb #eef2311f
+SOURCES = ('nbs', 'soi', 'grids', 'Snakefile')  # tracked files whose state a result depends on
+
+def git_commit(root:str|Path|None=None, # the soi checkout (default: find_project_root())
+               paths:tuple=SOURCES, # the tracked sources that a result depends on
+              ) -> dict:
+    "{'commit': last commit that changed `paths`, 'dirty': do tracked `paths` differ from it} (None outside git)."
     root = Path(root or find_project_root())
     def run(*a):
         return subprocess.run(['git', *a], cwd=root, capture_output=True, text=True, timeout=10)
     try:
-        r = run('rev-parse', 'HEAD')
+        r = run('log', '-1', '--format=%H', '--', *paths)
+        if r.returncode or not r.stdout.strip(): r = run('rev-parse', 'HEAD')
         if r.returncode: return {'commit': None, 'dirty': None}
-        dirty = bool(run('status', '--porcelain', '--untracked-files=no').stdout.strip())
+        dirty = bool(run('status', '--porcelain', '--untracked-files=no', '--', *paths).stdout.strip())
         return {'commit': r.stdout.strip(), 'dirty': dirty}
     except (OSError, subprocess.SubprocessError): return {'commit': None, 'dirty': None}
 
 def provenance(meta:dict|None=None) -> dict:
-    "Provenance record: git commit, time (UTC), soi version, host, library versions, plus the caller's `meta`."
+    "Provenance record: source commit and dirty flag, soi and Python versions, plus the caller's `meta` (no clock time)."
     from soi import __version__
-    return {**git_commit(), 'time': datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
-            'soi_version': __version__, 'host': platform.node(), 'python': platform.python_version(),
-            'versions': library_versions(), 'meta': meta or {}}
+    return {**git_commit(), 'soi_version': __version__, 'python': platform.python_version(), 'meta': meta or {}}
 
-# %% ../nbs/01a_report.ipynb #a3fb4daf
+# %% ../nbs/01a_report.ipynb #ff11a995
 def _out_dir(base:Path, subdir:str|None) -> Path:
     d = base/subdir if subdir else base
     d.mkdir(parents=True, exist_ok=True)
@@ -51,12 +54,14 @@ def save_figure(fig, # a matplotlib Figure
                 formats:tuple=('png', 'pdf'), # files to write
                ) -> list[Path]:
     "Save `fig` as PNG and PDF under the figures root, with a JSON provenance file; returns the paths."
+    prov = provenance(meta)                                   # asked before anything is written
     d = _out_dir((cfg or get_config()).figures, subdir)
     out = []
-    for ext in formats:
-        with atomic_write(d/f'{name}.{ext}') as t: fig.savefig(t, format=ext, dpi=dpi, bbox_inches='tight')
+    for ext in formats:                                        # no creation date: same figure, same bytes
+        md = {'CreationDate': None} if ext == 'pdf' else {'Software': None} if ext == 'png' else None
+        with atomic_write(d/f'{name}.{ext}') as t: fig.savefig(t, format=ext, dpi=dpi, bbox_inches='tight', metadata=md)
         out.append(d/f'{name}.{ext}')
-    write_text(d/f'{name}.json', _json(provenance(meta)))
+    write_text(d/f'{name}.json', _json(prov))
     return out + [d/f'{name}.json']
 
 # %% ../nbs/01a_report.ipynb #488b77c7
@@ -82,13 +87,16 @@ def save_table(df, # a pandas DataFrame
                cfg=None, # SoiConfig (default: get_config())
                meta:dict|None=None, # provenance extras
                floatfmt:str='.2f', # format of floats in .md and .tex
+               csv=None, # DataFrame for the .csv instead of `df` (e.g. full-precision means and stds when `df` shows 'mean ± std')
               ) -> str:
     "Write `df` as CSV, Markdown and LaTeX under `<results>/tables/`, with provenance; return the Markdown."
+    prov = provenance(meta)                                   # asked before anything is written
     d = _out_dir((cfg or get_config()).results/'tables', subdir)
     md = markdown_table(df, floatfmt)
     idx = df.index.name is not None
-    write_text(d/f'{name}.csv', df.to_csv(index=idx))
+    c = df if csv is None else csv
+    write_text(d/f'{name}.csv', c.to_csv(index=c.index.name is not None))
     write_text(d/f'{name}.md', md)
     write_text(d/f'{name}.tex', df.to_latex(index=idx, float_format=lambda v: format(v, floatfmt)))
-    write_text(d/f'{name}.json', _json(provenance(meta)))
+    write_text(d/f'{name}.json', _json(prov))
     return md
