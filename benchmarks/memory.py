@@ -90,6 +90,8 @@ def main(argv=None):
     ap.add_argument('--shard-size', type=int, default=1000); ap.add_argument('--old-n', type=int, default=262_144)
     ap.add_argument('--csv-rows', type=int, default=1_000_000); ap.add_argument('--landmarks', type=int, default=50_000)
     ap.add_argument('--dir', default=None, help='scratch folder (default: a temporary one; needs ~5 GB at 1M x 2048)')
+    ap.add_argument('--json', default=str(Path(__file__).parent/'results'/'memory.json'),
+                    help='result file rendered into RESULTS.md by tools/render_results.py (default: benchmarks/results/memory.json)')
     ap.add_argument('--child'); ap.add_argument('--path')
     a = ap.parse_args(argv)
     if a.child: return child(a.child, a.path)
@@ -119,5 +121,14 @@ def main(argv=None):
             print(f"# {w}: CSV before / after = {by[(w, 'csv-before')] / by[(w, 'csv-after')]:.2f}x; "
                   f"read_gldv2_csv before / after = {by[(w, 'tuples-before')] / by[(w, 'tuples-after')]:.2f}x")
     print(f'# load average {os.getloadavg()[0]:.2f} at the end')
+    out = dict(title='Peak memory: feature store and GLDv2 CSV (`benchmarks/memory.py`)',
+               machine=f'{platform.node()}, {os.cpu_count()} CPUs, {platform.machine()}; load average {os.getloadavg()[0]:.2f} at the end',
+               command='python benchmarks/memory.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
+               notes='Each row a fresh process; "RSS added" = peak RSS minus the RSS after imports. "before" is the previous '
+                     'code, run from a verbatim copy in the script (load_features reading every shard into RAM as float32; '
+                     'read_gldv2_csv through csv.DictReader).',
+               rows=[{'data': w, 'way': r['way'], 'result': f"{r['shape']} {r['dtype']}", 'peak RSS GiB': round(r['peak'], 2),
+                      'RSS added GiB': round(r['peak'] - r['base'], 2), 'seconds': round(r['s'], 1)} for w, r in rows])
+    Path(a.json).parent.mkdir(parents=True, exist_ok=True); Path(a.json).write_text(json.dumps(out, indent=1) + '\n')
 
 if __name__ == '__main__': main()
