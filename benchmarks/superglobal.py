@@ -20,11 +20,7 @@ import numpy as np
 
 SG_SCALES = (0.7071, 1.0, 1.4142)
 # name -> (ModelConfig overrides, scales, set GeM p after loading (None: the checkpoint's), extracted with distractors)
-VARIANTS = {
-    'GeM, 1 scale (demo)': (dict(), (1.0,), None, True),
-    'GeM, 3 scales (mean)': (dict(), SG_SCALES, None, False),
-    '+ regional GeM, 1 scale': (dict(rgem=5), (1.0,), None, False),
-    '+ regional GeM + scale GeM, 3 scales': (dict(rgem=5, sgem=math.inf), SG_SCALES, None, True),
+VARIANTS = {   # through soi.extract with the model options (--superglobal-trunk); the others come from one shared pass
     '+ GeM p=4.6 + ReLU-up + regional GeM + scale GeM (SuperGlobal)': (dict(rgem=5, sgem=math.inf, relu_up=0.014), SG_SCALES, 4.6, False),
 }
 
@@ -67,6 +63,37 @@ def shared_pass(net, paths, bbxs, image_size, cache, amp):
     ids = np.concatenate([p['ids'] for p in parts])
     if len(ids) != len(paths): raise RuntimeError(f'{len(paths) - len(ids)} unreadable images under {cache}')
     return {'GeM, 1 scale (demo)': np.concatenate([p['a'] for p in parts]), '+ regional GeM, 1 scale': np.concatenate([p['b'] for p in parts])}
+
+def shared_pass_multi(net, paths, bbxs, image_size, cache, scales=SG_SCALES):
+    """Five first stages from ONE multi-scale pass of the trunk (float32): per scale the feature map is pooled by the
+    network's head with and without regional GeM, and the scales are combined by the mean (soi.extract.multiscale's
+    rule, msp=1) or by scale GeM. Cached in chunks of 500 images."""
+    import torch, torch.nn.functional as F
+    from soi.extract import ImageList, normalize_images, size_batches
+    from soi.pooling import regional_gem, scale_gem
+    cache.mkdir(parents=True, exist_ok=True); net.eval(); parts = []; i1 = list(scales).index(1.0)
+    names = ['GeM, 1 scale (demo)', 'GeM, 3 scales (mean)', '+ scale GeM, 3 scales', '+ regional GeM, 1 scale',
+             '+ regional GeM + scale GeM, 3 scales']
+    l2 = lambda v: v / (v.norm(dim=1, keepdim=True) + 1e-6)
+    for c0 in range(0, len(paths), 500):
+        f = cache/f'{c0:06d}.npz'
+        if not f.exists():
+            il = ImageList(paths, image_size, bbxs, range(c0, min(c0 + 500, len(paths)))); ids, out = [], {k: [] for k in names}
+            items = ((i, x) for i, x, err in (il[j] for j in range(len(il))) if x is not None)
+            with torch.inference_mode():
+                for b in size_batches(items, 32):
+                    x = normalize_images(torch.stack([t for _, t in b]), net.meta['mean'], net.meta['std']); A, B = [], []
+                    for sc in scales:
+                        fm = net.forward_features(x if sc == 1 else F.interpolate(x, scale_factor=sc, mode='bilinear', align_corners=False))
+                        A.append(net.forward_head(fm)); B.append(net.forward_head(regional_gem(fm)))
+                    for k, v in zip(names, (l2(A[i1]), l2(sum(A) / len(A)), scale_gem(torch.stack(A)), l2(B[i1]), scale_gem(torch.stack(B)))):
+                        out[k].append(v)
+                    ids += [i for i, _ in b]
+            o = np.argsort(ids)
+            np.savez(f, ids=np.asarray(ids)[o], **{f'v{j}': torch.cat(out[k]).numpy()[o] for j, k in enumerate(names)})
+        parts.append(np.load(f))
+    if sum(len(p['ids']) for p in parts) != len(paths): raise RuntimeError(f'unreadable images under {cache}')
+    return {k: np.concatenate([p[f'v{j}'] for p in parts]) for j, k in enumerate(names)}
 
 def methods(n):
     "name -> (offline(X) -> state or None, online(Q, X, S, R, state) -> (S, R))."
@@ -135,6 +162,7 @@ def main(argv=None):
     ap.add_argument('--weights', default='results/runs/demo-small/train/model.pt', help='the demo checkpoint (soi demo)')
     ap.add_argument('--model', default='resnet18-soi'); ap.add_argument('--image-size', type=int, default=256)
     ap.add_argument('--distractors', type=int, default=0, help='rendered distractor images added to the database')
+    ap.add_argument('--superglobal-trunk', action='store_true', help='also extract SuperGlobal\'s whole first stage (ReLU-up, p=4.6)')
     ap.add_argument('--amp', action='store_true', help='with --distractors: bfloat16 autocast + channels-last (CPU AMX)')
     ap.add_argument('--bench-root', default=None, help='data root of the benchmark (default <data>/i13-superglobal)')
     ap.add_argument('--stores', default=None, help='feature stores folder (default <bench-root>/stores)')
@@ -163,14 +191,21 @@ def main(argv=None):
             evaluate(Qv[v], Xv[v][:n], ds.gnd, f'{n} images', v, rows)
             evaluate(Qv[v], Xv[v], dsd.gnd, f'+{dsd.n_db - n:,} distractors', v, rows)
         scaling += m_scaling(Qv['+ regional GeM, 1 scale'], Xv['+ regional GeM, 1 scale'], dsd.gnd, 'toy-small+distractors, + regional GeM, 1 scale')
-    for v, spec in (VARIANTS.items() if dsd is None else ()):
+    if dsd is None:         # one 3-scale pass of the trunk gives five first stages
+        import torch
+        from soi.model import create_model
+        torch.manual_seed(0); net = create_model(a.model, weights=a.weights); st = Path(a.stores) if a.stores else root/'stores'
+        t = time.perf_counter(); Xv = shared_pass_multi(net, ds.db_paths, None, a.image_size, st/f'shared-ms-{n}-db')
+        Qv = shared_pass_multi(net, ds.query_paths, ds.bbxs, a.image_size, st/f'shared-ms-{n}-q')
+        extraction.append(dict(first_stage='one 3-scale pass, five first stages', images=n + ds.n_queries, seconds=time.perf_counter() - t))
+        for v in Xv: evaluate(Qv[v], Xv[v], ds.gnd, f'{n} images', v, rows)
+        v = '+ regional GeM + scale GeM, 3 scales'; scaling += m_scaling(Qv[v], Xv[v], ds.gnd, f'toy-small, {v}')
+    for v, spec in (VARIANTS.items() if dsd is None and a.superglobal_trunk else ()):
         paths = dsd.db_paths if (dsd is not None and spec[3]) else ds.db_paths
         X, Q, sec = features(v, spec, paths, ds, a.weights, a.model, a.image_size, Path(a.stores) if a.stores else root/'stores')
         extraction.append(dict(first_stage=v, images=len(paths) + ds.n_queries, seconds=sec))
         evaluate(Q, X[:n], ds.gnd, f'{n} images', v, rows)
         if len(X) > n: evaluate(Q, X, dsd.gnd, f'+{len(X) - n:,} distractors', v, rows)
-        if v.startswith('+ regional GeM + scale GeM'):
-            scaling += m_scaling(Q, X, dsd.gnd if len(X) > n else ds.gnd, f'toy-small{"+distractors" if len(X) > n else ""}, {v}')
     rng = np.random.default_rng(0)
     Xs = rng.standard_normal((10000, 2048)).astype(np.float32); Xs /= np.linalg.norm(Xs, axis=1, keepdims=True)
     Qs = Xs[:70] + 0.5 * rng.standard_normal((70, 2048)).astype(np.float32) / math.sqrt(2048); Qs /= np.linalg.norm(Qs, axis=1, keepdims=True)
