@@ -204,7 +204,7 @@ def k_reciprocal(Q, # (nq, D) query rows
         R[q, :len(c)], S[q, :len(c)] = c[o], 1 - dd[o]
     return S, R
 
-# %% ../nbs/15_rerank.ipynb #d2198c3d
+# %% ../nbs/15_rerank.ipynb #6ed77ed1
 def superglobal_rerank(Q, # (nq, D) query rows
                        X, # (N, D) database rows
                        scores, ranks, # (nq, k0) first-stage result (k0 >= M for a full top-M)
@@ -232,7 +232,7 @@ def superglobal_rerank(Q, # (nq, D) query rows
         w = torch.where(torch.isfinite(w), w*beta, 0.); w[..., 0] = 1.
         bi = torch.arange(b, device=dev)[:, None]
         A = (G.zero_().scatter_(2, nb, w) @ V) / w.sum(-1, keepdim=True)     # (b, M, D): weights as a sparse-in-dense bmm
-        a = torch.einsum('bd,bmd->bm', torch.as_tensor(Qn[q0:q0 + b], dtype=dt, device=dev), A).masked_fill_(~ok, -torch.inf)
+        a = torch.einsum('bd,bmd->bm', torch.tensor(Qn[q0:q0 + b], dtype=dt, device=dev), A).masked_fill_(~ok, -torch.inf)
         pre = torch.sort(a, dim=1, descending=True, stable=True).indices                          # augmented order
         top = A[bi, pre[:, :kk]].masked_fill(~ok[bi, pre[:, :kk]][..., None], -torch.inf).amax(1) # (b, D) max of best K+1
         f = (a + torch.einsum('bd,bmd->bm', top, A)) / 2                                           # (b, M)
