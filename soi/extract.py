@@ -17,7 +17,7 @@ from .store import (store_meta, open_store, shard_ranges, write_shard, shard_don
 __all__ = ['multiscale', 'normalize_images', 'ImageList', 'size_batches', 'prepare_net', 'extract_features', 'dist_info',
            'init_distributed', 'extract_to_store', 'cli_extract']
 
-# %% ../nbs/10_extract.ipynb #1c40c44f
+# %% ../nbs/10_extract.ipynb #6d040ac5
 def multiscale(net, # any callable (N, C, H, W) -> (N, D)
                x, # (N, C, H, W) normalised images, all the same size
                scales=(1, 2**-0.5, 0.5), # resize factors; 1 = the image as given
@@ -27,18 +27,20 @@ def multiscale(net, # any callable (N, C, H, W) -> (N, D)
     import torch, torch.nn.functional as F
     if x.ndim != 4: raise ShapeError(f"x: expected (N, C, H, W) images, got shape {tuple(x.shape)}")
     if len(scales) == 0 or min(scales) <= 0: raise ValueError(f"scales: expected positive factors, got {scales}")
-    acc = None
+    acc, sp, vs = None, getattr(net, 'scale_pool', None), []   # sp: a soi net's SuperGlobal scale GeM (config.sgem)
     for s in scales:
         xs = x if s == 1 else F.interpolate(x, scale_factor=s, mode='bilinear', align_corners=False)
         v = net(xs)                                           # (N, D)
         if v.ndim != 2 or v.shape[0] != x.shape[0]:
             raise ShapeError(f"net: expected (N, D) = ({x.shape[0]}, D) descriptors, got {tuple(v.shape)}")
         v = v.to(torch.promote_types(v.dtype, torch.float32))  # bf16 under autocast -> float32
+        if sp is not None: vs.append(v); continue
         if msp != 1:
             if (v < 0).any(): raise ValueError(f"msp={msp}: needs non-negative descriptors, got negative values "
                                                "(a whitened output?); use msp=1")
             v = v.pow(msp)
         acc = v if acc is None else acc + v
+    if sp is not None: return sp(torch.stack(vs))             # (S, N, D) -> (N, D), L2-normalised
     v = acc / len(scales)
     if msp != 1: v = v.pow(1.0 / msp)
     return l2n(v)
@@ -242,7 +244,7 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
     _barrier()
     return store
 
-# %% ../nbs/10_extract.ipynb #400466fa
+# %% ../nbs/10_extract.ipynb #ea785ec7
 def _jobs(args, cfg) -> list[tuple[str, list, list|None, Path]]:
     "(label, paths, bbxs, store) for each store the command writes."
     out = Path(args.out)
@@ -271,6 +273,10 @@ def _parser():
     p.add_argument('--image-size', type=int, default=1024, help='longer image side (downscale only)')
     p.add_argument('--scales', type=float, nargs='+', default=[1.0], help='multi-scale factors, e.g. 1 0.7071 0.5')
     p.add_argument('--msp', type=float, default=1.0, help='multi-scale power')
+    p.add_argument('--regional-gem', type=int, nargs='?', const=5, default=0, metavar='SIZE',
+                   help="SuperGlobal's regional GeM on the feature map before pooling (window SIZE, default 5)")
+    p.add_argument('--scale-gem', type=float, nargs='?', const=float('inf'), default=0.0, metavar='P',
+                   help="SuperGlobal's scale GeM over --scales instead of the mean (default P = inf: max of normalised scales)")
     p.add_argument('--out', required=True, help='output store folder')
     p.add_argument('--batch-size', type=int, default=32, help='images per batch')
     p.add_argument('--workers', type=int, default=4, help='DataLoader worker processes')
@@ -281,9 +287,9 @@ def _parser():
     p.add_argument('--seed', type=int, default=0, help='seed of the random initialisation when no --weights are given')
     return add_config_args(p)
 
-# %% ../nbs/10_extract.ipynb #14bb758c
-def _model(args, create_model):
-    "The network: a soi checkpoint's own model and config for --weights (a conflicting --model is refused), else create_model."
+# %% ../nbs/10_extract.ipynb #68a2698f
+def _model(args, create_model, **overrides):
+    "The network: a soi checkpoint's own model and config for --weights (a conflicting --model is refused), else create_model; `overrides` (ModelConfig fields) apply to either."
     from soi.model import load_checkpoint, CHECKPOINT_FORMAT, _read
     if args.weights and args.weights != 'imagenet':
         ck = _read(args.weights, '--weights')
@@ -291,10 +297,11 @@ def _model(args, create_model):
             if args.model and args.model != ck['name']:
                 raise ValueError(f"--model {args.model}: the checkpoint --weights {args.weights} holds a {ck['name']!r} network "
                                  f"(its config is stored with it); drop --model or pass --model {ck['name']}")
-            return load_checkpoint(args.weights)[0]
-    return create_model(args.model or 'resnet101-soi', weights=args.weights)
+            if not overrides: return load_checkpoint(args.weights)[0]
+            return create_model(ck['name'], weights=args.weights, **{**ck['config'], **overrides})
+    return create_model(args.model or 'resnet101-soi', weights=args.weights, **overrides)
 
-# %% ../nbs/10_extract.ipynb #dd8563d2
+# %% ../nbs/10_extract.ipynb #c5986240
 def cli_extract(argv:list[str]|None=None) -> int:
     "`soi extract`: descriptors of a benchmark or an image folder into feature stores (torchrun-aware)."
     import torch.distributed as dist
@@ -304,7 +311,8 @@ def cli_extract(argv:list[str]|None=None) -> int:
     rank, world = init_distributed(); own = world > 1
     try:
         seed_everything(args.seed)   # a random initialisation must be the same net on every rank and on resume
-        net = _model(args, create_model)
+        sg = {k: v for k, v in dict(rgem=args.regional_gem, sgem=args.scale_gem).items() if v}   # SuperGlobal options
+        net = _model(args, create_model, **sg)
         ck = args.weights or f'random-init:seed={args.seed}'
         dev = cfg.device if world == 1 or cfg.device == 'cpu' else f"cuda:{os.environ.get('LOCAL_RANK', rank)}"
         for label, paths, bbxs, out in _jobs(args, cfg):

@@ -15,7 +15,7 @@ from .core import ShapeError
 
 # %% auto #0
 __all__ = ['POOLING', 'check_fmap', 'mac', 'spoc', 'gem', 'rmac_regions', 'draw_regions', 'roipool', 'rpool', 'rmac', 'MAC',
-           'SPoC', 'GeM', 'GeMmp', 'RMAC', 'RPool']
+           'SPoC', 'GeM', 'GeMmp', 'RMAC', 'RPool', 'regional_gem', 'scale_gem', 'ScaleGeM']
 
 # %% ../nbs/06_pooling.ipynb #e719187d
 def check_fmap(x, # a feature map, expected (N, C, H, W)
@@ -189,3 +189,37 @@ class RPool(nn.Module):
     def __repr__(self): return f'RPool({self.pool!r}, L={self.L}, eps={self.eps})'
 
 POOLING = {'mac': MAC, 'spoc': SPoC, 'gem': GeM, 'gemmp': GeMmp, 'rmac': RMAC}
+
+# %% ../nbs/06_pooling.ipynb #36b8fc86
+def regional_gem(x:Tensor, # (N, C, H, W) feature map (non-negative after a ReLU)
+                 p:float=2.5, # exponent of the local GeM (SuperGlobal's p_r)
+                 size:int=5, # odd window side s; 1 = identity
+                ) -> Tensor:
+    "SuperGlobal's regional GeM: ½ (local GeM over a size x size window, reflection-padded) + ½ x -> (N, C, H, W)."
+    check_fmap(x)
+    if int(size) != size or size < 1 or size % 2 == 0: raise ValueError(f"size: expected an odd window side >= 1, got {size}")
+    r, size = (int(size) - 1)//2, int(size)
+    mode = 'reflect' if r < min(x.shape[-2:]) else 'replicate'           # reflection needs r < H and r < W
+    xp = F.pad(x.clamp(min=0), (r, r, r, r), mode=mode) if r else x.clamp(min=0)
+    local = F.avg_pool2d(xp.pow(p), size, stride=1).pow(1.0/p)          # (mean of x^p over the window)^(1/p)
+    return 0.5*local + 0.5*x
+
+def scale_gem(x, # (S, N, C) descriptors of S scales (or a list of S (N, C) tensors)
+              p:float=10.0, # exponent over the scales (SuperGlobal's p_s) when not `infinity`
+              infinity:bool=True, # p_s = inf: element-wise max of the L2-normalised scale descriptors
+             ) -> Tensor:
+    "SuperGlobal's scale GeM over S scales -> (N, C) L2-normalised rows (max of normalised scales, or min-shifted GeM)."
+    if isinstance(x, (list, tuple)): x = torch.stack(list(x))
+    if not isinstance(x, Tensor) or x.ndim != 3: raise ShapeError(f"x: expected (S, N, C) descriptors of S scales, got "
+                                                                   f"{tuple(x.shape) if hasattr(x, 'shape') else type(x).__name__}")
+    if infinity: v = F.normalize(x, p=2, dim=-1).amax(0)
+    else:
+        gamma = x.amin(dim=(0, 2), keepdim=True)                         # per image, over scales and channels
+        v = ((x - gamma).pow(p).mean(0, keepdim=True).pow(1.0/p) + gamma)[0]
+    return F.normalize(v, p=2, dim=-1)
+
+class ScaleGeM(nn.Module):
+    "Module for `scale_gem` (no parameters): (S, N, C) -> (N, C)."
+    def __init__(self, p:float=10.0, infinity:bool=True): super().__init__(); self.p, self.infinity = p, infinity
+    def forward(self, x) -> Tensor: return scale_gem(x, self.p, self.infinity)
+    def __repr__(self): return f'ScaleGeM(p={"inf" if self.infinity else self.p})'

@@ -14,7 +14,8 @@ from .index import knn, search, load_rows
 
 # %% auto #0
 __all__ = ['WEIGHTS', 'GLOBAL_METHODS', 'SPATIAL_METHODS', 'expansion_weights', 'expand', 'alpha_qe', 'dba',
-           'mutual_knn_affinity', 'diffusion_laplacian', 'diffusion_offline', 'diffusion', 'k_reciprocal', 'cli_rerank']
+           'mutual_knn_affinity', 'diffusion_laplacian', 'diffusion_offline', 'diffusion', 'k_reciprocal',
+           'superglobal_rerank', 'cli_rerank']
 
 # %% ../nbs/15_rerank.ipynb #49e4f8cd
 WEIGHTS = ('similarity', 'rank')
@@ -207,14 +208,52 @@ def k_reciprocal(Q, # (nq, D) query rows
         R[q, :len(c)], S[q, :len(c)] = c[o], 1 - dd[o]
     return S, R
 
-# %% ../nbs/15_rerank.ipynb #74ab187c
-GLOBAL_METHODS, SPATIAL_METHODS = ('aqe', 'dba', 'diffusion', 'kreciprocal'), ('sv-sift', 'sv-hardnet', 'loftr')
+# %% ../nbs/15_rerank.ipynb #6ed77ed1
+def superglobal_rerank(Q, # (nq, D) query rows
+                       X, # (N, D) database rows
+                       scores, ranks, # (nq, k0) first-stage result (k0 >= M for a full top-M)
+                       M:int=400, # shortlist re-ranked per query
+                       K:int=9, # neighbours averaged into each shortlist row (K + 1 with itself)
+                       beta:float=0.15, # weight factor of the neighbours' similarities
+                       device=None, # torch device of the computation (default cpu); results are numpy
+                       chunk:int|None=None, # queries per batch (default: ~256 MB of working memory)
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    "SuperGlobal: top-M descriptor augmentation + maximum descriptor aggregation; new (scores, ranks), top-M re-ordered."
+    import torch
+    S0, R0 = _check_first_stage(Q, X, scores, ranks)
+    if int(M) < 1 or int(K) < 0: raise ValueError(f"M, K: expected M >= 1 and K >= 0, got M={M}, K={K}")
+    M = min(int(M), R0.shape[1]); kk = min(int(K) + 1, M); dev = torch.device(device or 'cpu')
+    Xn, Qn = np.asarray(X), np.asarray(Q)
+    dt = torch.float64 if Xn.dtype == np.float64 and Qn.dtype == np.float64 else torch.float32
+    S = S0.astype(np.float64 if dt == torch.float64 else np.result_type(S0.dtype, np.float32), copy=True)  # float64 rows: float64 scores
+    R = np.array(R0, np.int64, copy=True)
+    B = max(1, chunk or int(2**26 // (M*M + M*Xn.shape[1])))
+    for q0 in range(0, len(R), B):
+        ids = torch.as_tensor(R[q0:q0 + B, :M], device=dev); ok = ids >= 0; b = len(ids)           # (b, M)
+        V = torch.as_tensor(Xn[np.maximum(R[q0:q0 + B, :M], 0)], dtype=dt, device=dev) * ok[..., None]   # (b, M, D)
+        G = (V @ V.transpose(1, 2)).masked_fill_(~ok[:, None, :], -torch.inf)                      # (b, M, M)
+        w, nb = G.topk(kk, dim=-1)                                                                  # (b, M, kk)
+        w = torch.where(torch.isfinite(w), w*beta, 0.); w[..., 0] = 1.
+        bi = torch.arange(b, device=dev)[:, None]
+        A = (G.zero_().scatter_(2, nb, w) @ V) / w.sum(-1, keepdim=True)     # (b, M, D): weights as a sparse-in-dense bmm
+        a = torch.einsum('bd,bmd->bm', torch.tensor(Qn[q0:q0 + b], dtype=dt, device=dev), A).masked_fill_(~ok, -torch.inf)
+        pre = torch.sort(a, dim=1, descending=True, stable=True).indices                          # augmented order
+        top = A[bi, pre[:, :kk]].masked_fill(~ok[bi, pre[:, :kk]][..., None], -torch.inf).amax(1) # (b, D) max of best K+1
+        f = (a + torch.einsum('bd,bmd->bm', top, A)) / 2                                           # (b, M)
+        o = pre.gather(1, torch.sort(f.gather(1, pre), dim=1, descending=True, stable=True).indices)  # ties: a's order
+        R[q0:q0 + b, :M] = ids.gather(1, o).cpu().numpy()
+        S[q0:q0 + b, :M] = f.gather(1, o).masked_fill(~ok.gather(1, o), -np.inf).cpu().numpy()
+    return S, R
+
+# %% ../nbs/15_rerank.ipynb #a36ed03a
+GLOBAL_METHODS, SPATIAL_METHODS = ('aqe', 'dba', 'diffusion', 'kreciprocal', 'superglobal'), ('sv-sift', 'sv-hardnet', 'loftr')
 
 def _rerank_rows(args, cfg, Q, X, S, R):
     kw = dict(k=args.k, alpha=args.alpha, weights=args.weights)
     if args.method == 'aqe': return alpha_qe(Q, X, S, R, include_query=not args.exclude_query, **kw)
     if args.method == 'dba': return search(dba(X, **kw), Q, R.shape[1])
     if args.method == 'diffusion': return diffusion(Q, X, S, R, cache=args.cache or cfg.results/'cache')
+    if args.method == 'superglobal': return superglobal_rerank(Q, X, S, R, M=args.top_k or 400, K=args.augment_k, beta=args.beta)
     return k_reciprocal(Q, X, S, R, K=args.top_k)
 
 def _rerank_global(args, cfg, S, R):
@@ -246,7 +285,7 @@ def _rerank_spatial(args, cfg, S, R):
     return spatial_rerank_dataset(open_dataset(args.dataset, cfg), S, R, method=args.method, store=store,
                                   image_size=args.image_size, top_k=args.top_k or 100, device=cfg.device)
 
-# %% ../nbs/15_rerank.ipynb #f34ff896
+# %% ../nbs/15_rerank.ipynb #d17e6490
 def cli_rerank(argv:list[str]|None=None) -> int:
     "`soi rerank`: re-rank a stored first-stage ranking and write the new one."
     import argparse
@@ -264,7 +303,9 @@ def cli_rerank(argv:list[str]|None=None) -> int:
     ap.add_argument('--weights', default='similarity', choices=WEIGHTS, help='aqe/dba weights')
     ap.add_argument('--exclude-query', action='store_true', help='aqe: leave q out of the sum (thesis QGE)')
     ap.add_argument('--cache', help='diffusion: cache folder of the offline result (default <results>/cache)')
-    ap.add_argument('--top-k', type=int, help='kreciprocal / spatial: candidates re-ranked per query')
+    ap.add_argument('--top-k', type=int, help='kreciprocal / spatial / superglobal (M, default 400): candidates re-ranked per query')
+    ap.add_argument('--augment-k', type=int, default=9, help='superglobal: neighbours K averaged into each shortlist row')
+    ap.add_argument('--beta', type=float, default=0.15, help='superglobal: weight factor of the neighbours')
     ap.add_argument('--dataset', help='spatial methods: the dataset whose images are verified')
     ap.add_argument('--image-size', type=int, default=1024, help='spatial methods: longer image side')
     ap.add_argument('--allow-mismatch', action='store_true', help='accept queries extracted differently from the database')
