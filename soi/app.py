@@ -8,14 +8,14 @@ Docs: https://soi-retrieval.github.io/soi/app.html.md"""
 __all__ = ['MAGIC', 'PAGE', 'DOCS', 'QueueFull', 'ModelWorker', 'sniff', 'ImageRefused', 'image_size_of', 'png_with_size',
            'create_app', 'cli_serve']
 
-# %% ../nbs/17_app.ipynb #abf43498
+# %% ../nbs/17_app.ipynb #9328b7fb
 import asyncio, json, math, os, queue, re, shutil, sys, tempfile, threading, time, warnings
 from concurrent.futures import Future
 from pathlib import Path
 import numpy as np
 from .engine import Engine, RERANK
 
-# %% ../nbs/17_app.ipynb #8319edd8
+# %% ../nbs/17_app.ipynb #a0c87a73
 class QueueFull(RuntimeError):
     "The model worker's queue is full: answer 503 and let the client retry."
 
@@ -49,7 +49,7 @@ class ModelWorker:
             for (_, f), v in zip(batch, V): f.set_result((v, ms, len(batch)))
     def close(self): self._stop = True; self.running.set(); self.thread.join(timeout=5)
 
-# %% ../nbs/17_app.ipynb #c6d160cf
+# %% ../nbs/17_app.ipynb #2572d66f
 MAGIC = ((b'\xff\xd8\xff', 'jpeg'), (b'\x89PNG\r\n\x1a\n', 'png'), (b'GIF87a', 'gif'), (b'GIF89a', 'gif'),
          (b'BM', 'bmp'), (b'II*\x00', 'tiff'), (b'MM\x00*', 'tiff'))
 
@@ -82,7 +82,7 @@ def image_size_of(path:str|Path, # an image file
     except Exception as e: raise ImageRefused(422, f"not a readable image ({type(e).__name__}: {e})")
     return (h, w) if o in (5, 6, 7, 8) else (w, h)
 
-# %% ../nbs/17_app.ipynb #15c86968
+# %% ../nbs/17_app.ipynb #f06bff9d
 def png_with_size(w:int, h:int) -> bytes:
     "A tiny PNG whose header declares w x h pixels (a decompression bomb for tests)."
     import io, struct, zlib
@@ -91,7 +91,7 @@ def png_with_size(w:int, h:int) -> bytes:
     ihdr = b'IHDR' + struct.pack('>II', w, h) + bytes(b[24:29])
     b[12:29] = ihdr; b[29:33] = struct.pack('>I', zlib.crc32(ihdr)); return bytes(b)
 
-# %% ../nbs/17_app.ipynb #8764ea3d
+# %% ../nbs/17_app.ipynb #c881fdad
 def _parse_box(box:str|None, size:tuple) -> list|None:
     "x0,y0,x1,y1 (or a JSON list) -> 4 floats clipped to the image; ImageRefused(422) if malformed or empty."
     if box is None or box.strip() == '': return None
@@ -109,7 +109,7 @@ def _item(engine:Engine, id:str) -> int:
     "The row of id `id` (decimal digits only, in range), else None."
     return int(id) if re.fullmatch(r'[0-9]{1,12}', id) and int(id) < len(engine) else None
 
-# %% ../nbs/17_app.ipynb #ef6ff2fe
+# %% ../nbs/17_app.ipynb #b0c1714a
 class _BodyLimit:
     "ASGI middleware: 413 as soon as a request body grows beyond `limit` bytes (header or stream)."
     def __init__(self, app, limit:int): self.app, self.limit = app, limit
@@ -136,7 +136,7 @@ class _BodyLimit:
 
 class _TooBig(Exception): pass
 
-# %% ../nbs/17_app.ipynb #5a79d638
+# %% ../nbs/17_app.ipynb #4f8dc5be
 def create_app(engine:Engine, # the opened index
                max_upload:int=20 * 2**20, # bytes per request
                max_pixels:int=50_000_000, # declared width*height per upload
@@ -172,7 +172,7 @@ def create_app(engine:Engine, # the opened index
     _routes(app, engine, worker, updir, max_upload, max_pixels, max_k)
     return app
 
-# %% ../nbs/17_app.ipynb #0f472446
+# %% ../nbs/17_app.ipynb #196e28a5
 def _routes(app, engine, worker, updir, max_upload, max_pixels, max_k):
     from fastapi import File, Form, HTTPException, UploadFile
     from fastapi.responses import FileResponse, HTMLResponse
@@ -205,7 +205,7 @@ def _routes(app, engine, worker, updir, max_upload, max_pixels, max_k):
         if rerank not in RERANK: raise HTTPException(422, f"rerank: expected one of {', '.join(RERANK)}, got {rerank!r}")
         return await _search(engine, worker, updir, image, id, box, k, rerank, max_upload, max_pixels)
 
-# %% ../nbs/17_app.ipynb #5ee9c5fc
+# %% ../nbs/17_app.ipynb #23e7fdbf
 async def _search(engine, worker, updir, image, id, box, k, rerank, max_upload, max_pixels):
     from fastapi import HTTPException
     from starlette.concurrency import run_in_threadpool
@@ -243,7 +243,7 @@ async def _search(engine, worker, updir, image, id, box, k, rerank, max_upload, 
     finally:
         if f is not None: Path(f).unlink(missing_ok=True)
 
-# %% ../nbs/17_app.ipynb #39361539
+# %% ../nbs/17_app.ipynb #677f6188
 PAGE = r"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>soi - search by image</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -256,7 +256,7 @@ main{display:flex;gap:18px;padding:16px;align-items:flex-start}
 #drop{border:2px dashed #9aa4b2;border-radius:8px;padding:14px;text-align:center;font-size:14px;color:#555}
 #drop.over{background:#e6f0ff;border-color:#3b82f6}
 #qwrap{position:relative;margin-top:10px;user-select:none;cursor:crosshair;line-height:0}
-#qimg{max-width:100%;display:block;border-radius:4px} #qimg[src=""]{display:none}
+#qimg{width:100%;display:block;border-radius:4px} #qimg[src=""]{display:none}
 #box{position:absolute;border:2px solid #ef4444;background:#ef444422;display:none;pointer-events:none}
 .ctl{margin-top:10px;font-size:14px;display:flex;gap:8px;align-items:center;flex-wrap:wrap}
 .hint{font-size:12px;color:#666;margin:6px 0}
@@ -267,7 +267,7 @@ main{display:flex;gap:18px;padding:16px;align-items:flex-start}
 .card:hover{outline:2px solid #3b82f6}
 .card img{width:100%;height:140px;object-fit:cover;display:block;background:#ddd}
 .meta{padding:6px 8px;font-size:12px} .score{font-weight:600} .path{color:#555;word-break:break-all}
-button,select{font-size:13px;padding:4px 8px} #more{margin:14px auto;display:block}
+button,select{font-size:13px;padding:4px 8px} #more{margin:14px auto;display:block} [hidden]{display:none!important}
 </style></head><body>
 <header><h1>soi &mdash; search by image</h1><span id="info">{{N}} images &middot; {{MODEL}}</span></header>
 <main><section id="left">
@@ -331,7 +331,7 @@ document.addEventListener('drop',ev=>useFile(ev.dataTransfer.files[0]));
 document.addEventListener('paste',ev=>{for(const it of ev.clipboardData.items){if(it.kind==='file'&&it.type.startsWith('image/')){useFile(it.getAsFile());break}}});
 </script></body></html>"""
 
-# %% ../nbs/17_app.ipynb #aa3a68f8
+# %% ../nbs/17_app.ipynb #ac00dff2
 DOCS = r"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>soi search - API</title>
 <style>body{font-family:system-ui,sans-serif;max-width:900px;margin:20px auto;color:#222}
 .op{border:1px solid #ccd;border-radius:6px;padding:8px 12px;margin:10px 0} .m{font-weight:700;margin-right:8px}
@@ -346,7 +346,7 @@ fetch('/openapi.json').then(r=>r.json()).then(s=>{const o=document.getElementByI
    const props=ref?s.components.schemas[ref].properties:sc.properties; for(const [n,v] of Object.entries(props||{})) h+='<li><code>'+n+'</code> (form) '+(v.description||'')+'</li>'}
   d.innerHTML=h+'</ul>'; o.appendChild(d)}})</script></body></html>"""
 
-# %% ../nbs/17_app.ipynb #a40dcae0
+# %% ../nbs/17_app.ipynb #2bd949a5
 def _serve_parser():
     import argparse
     p = argparse.ArgumentParser(prog='soi serve', description='serve the search page and JSON API over an index')
