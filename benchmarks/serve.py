@@ -130,7 +130,8 @@ def latency(work: Path, args) -> dict:
 def tables(res: dict) -> str:
     "Markdown tables of a serve.json (written beside it as serve.md, included in the README)."
     L = [f"`python benchmarks/serve.py` on {res['machine']}, load average {res['load_avg_start'][0]:.1f} at the start "
-         f"(shared machine). Settings: {res.get('load_settings')}.", '',
+         f"and {res['load_avg_end'][0]:.1f} at the end (a shared machine: other jobs ran meanwhile). Load settings: "
+         f"{res.get('load_settings')}; the distractors are random unit vectors of the index's dimension.", '',
          '| index | requests | good / bad | errors | bad uploads answered 4xx | p50 ms | p95 ms | requests/s | peak RSS MiB before → after |',
          '|---|---|---|---|---|---|---|---|---|']
     for k, r in res.items():
