@@ -8,14 +8,14 @@ Docs: https://soi-retrieval.github.io/soi/app.html.md"""
 __all__ = ['MAGIC', 'PAGE', 'DOCS', 'QueueFull', 'ModelWorker', 'sniff', 'ImageRefused', 'image_size_of', 'png_with_size',
            'create_app', 'cli_serve']
 
-# %% ../nbs/17_app.ipynb #9328b7fb
+# %% ../nbs/17_app.ipynb #9d83dff5
 import asyncio, json, math, os, queue, re, shutil, sys, tempfile, threading, time, warnings
 from concurrent.futures import Future
 from pathlib import Path
 import numpy as np
 from .engine import Engine, RERANK
 
-# %% ../nbs/17_app.ipynb #a0c87a73
+# %% ../nbs/17_app.ipynb #b3fcf0d7
 class QueueFull(RuntimeError):
     "The model worker's queue is full: answer 503 and let the client retry."
 
@@ -49,7 +49,7 @@ class ModelWorker:
             for (_, f), v in zip(batch, V): f.set_result((v, ms, len(batch)))
     def close(self): self._stop = True; self.running.set(); self.thread.join(timeout=5)
 
-# %% ../nbs/17_app.ipynb #2572d66f
+# %% ../nbs/17_app.ipynb #ba4ef39b
 MAGIC = ((b'\xff\xd8\xff', 'jpeg'), (b'\x89PNG\r\n\x1a\n', 'png'), (b'GIF87a', 'gif'), (b'GIF89a', 'gif'),
          (b'BM', 'bmp'), (b'II*\x00', 'tiff'), (b'MM\x00*', 'tiff'))
 
@@ -82,7 +82,7 @@ def image_size_of(path:str|Path, # an image file
     except Exception as e: raise ImageRefused(422, f"not a readable image ({type(e).__name__}: {e})")
     return (h, w) if o in (5, 6, 7, 8) else (w, h)
 
-# %% ../nbs/17_app.ipynb #f06bff9d
+# %% ../nbs/17_app.ipynb #7437e400
 def png_with_size(w:int, h:int) -> bytes:
     "A tiny PNG whose header declares w x h pixels (a decompression bomb for tests)."
     import io, struct, zlib
@@ -91,7 +91,7 @@ def png_with_size(w:int, h:int) -> bytes:
     ihdr = b'IHDR' + struct.pack('>II', w, h) + bytes(b[24:29])
     b[12:29] = ihdr; b[29:33] = struct.pack('>I', zlib.crc32(ihdr)); return bytes(b)
 
-# %% ../nbs/17_app.ipynb #c881fdad
+# %% ../nbs/17_app.ipynb #8a2e44e2
 def _parse_box(box:str|None, size:tuple) -> list|None:
     "x0,y0,x1,y1 (or a JSON list) -> 4 floats clipped to the image; ImageRefused(422) if malformed or empty."
     if box is None or box.strip() == '': return None
@@ -109,7 +109,7 @@ def _item(engine:Engine, id:str) -> int:
     "The row of id `id` (decimal digits only, in range), else None."
     return int(id) if re.fullmatch(r'[0-9]{1,12}', id) and int(id) < len(engine) else None
 
-# %% ../nbs/17_app.ipynb #b0c1714a
+# %% ../nbs/17_app.ipynb #49ae7dbd
 class _BodyLimit:
     "ASGI middleware: 413 as soon as a request body grows beyond `limit` bytes (header or stream)."
     def __init__(self, app, limit:int): self.app, self.limit = app, limit
@@ -136,7 +136,7 @@ class _BodyLimit:
 
 class _TooBig(Exception): pass
 
-# %% ../nbs/17_app.ipynb #4f8dc5be
+# %% ../nbs/17_app.ipynb #b321c167
 def create_app(engine:Engine, # the opened index
                max_upload:int=20 * 2**20, # bytes per request
                max_pixels:int=50_000_000, # declared width*height per upload
@@ -169,10 +169,12 @@ def create_app(engine:Engine, # the opened index
         return err(422, '; '.join(f"{'.'.join(str(x) for x in d['loc'][1:])}: {d['msg']}" for d in e.errors()))
     @app.exception_handler(ImageRefused)
     async def _refused(req, e): return err(e.status, str(e))
+    @app.exception_handler(Exception)
+    async def _crash(req, e): return err(500, f"internal error ({type(e).__name__}); see the server log")
     _routes(app, engine, worker, updir, max_upload, max_pixels, max_k)
     return app
 
-# %% ../nbs/17_app.ipynb #196e28a5
+# %% ../nbs/17_app.ipynb #8273c2cf
 def _routes(app, engine, worker, updir, max_upload, max_pixels, max_k):
     from fastapi import File, Form, HTTPException, UploadFile
     from fastapi.responses import FileResponse, HTMLResponse
@@ -205,7 +207,7 @@ def _routes(app, engine, worker, updir, max_upload, max_pixels, max_k):
         if rerank not in RERANK: raise HTTPException(422, f"rerank: expected one of {', '.join(RERANK)}, got {rerank!r}")
         return await _search(engine, worker, updir, image, id, box, k, rerank, max_upload, max_pixels)
 
-# %% ../nbs/17_app.ipynb #23e7fdbf
+# %% ../nbs/17_app.ipynb #1f736311
 async def _search(engine, worker, updir, image, id, box, k, rerank, max_upload, max_pixels):
     from fastapi import HTTPException
     from starlette.concurrency import run_in_threadpool
@@ -236,14 +238,16 @@ async def _search(engine, worker, updir, image, id, box, k, rerank, max_upload, 
         Q = np.asarray(v, np.float32)[None]
         t0 = time.perf_counter(); S, R = await run_in_threadpool(engine.search, Q, k); t['search'] = 1000 * (time.perf_counter() - t0)
         t0 = time.perf_counter()
-        if rerank != 'none': S, R = await run_in_threadpool(engine.search, Q, k, rerank, [str(path)], None if b is None else [b])
+        if rerank != 'none':
+            try: S, R = await run_in_threadpool(engine.search, Q, k, rerank, [str(path)], None if b is None else [b])
+            except (ValueError, ImageLoadError) as e: raise ImageRefused(422, f"rerank={rerank}: {e}")
         t['rerank'] = 1000 * (time.perf_counter() - t0); t['total'] = 1000 * (time.perf_counter() - t00)
         return dict(query=q, rerank=rerank, k=k, batch_size=n, results=engine.results(S, R)[0],
                     timings_ms={kk: round(vv, 2) for kk, vv in t.items()})
     finally:
         if f is not None: Path(f).unlink(missing_ok=True)
 
-# %% ../nbs/17_app.ipynb #677f6188
+# %% ../nbs/17_app.ipynb #0fd23742
 PAGE = r"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>soi - search by image</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
@@ -331,7 +335,7 @@ document.addEventListener('drop',ev=>useFile(ev.dataTransfer.files[0]));
 document.addEventListener('paste',ev=>{for(const it of ev.clipboardData.items){if(it.kind==='file'&&it.type.startsWith('image/')){useFile(it.getAsFile());break}}});
 </script></body></html>"""
 
-# %% ../nbs/17_app.ipynb #ac00dff2
+# %% ../nbs/17_app.ipynb #c43c05d7
 DOCS = r"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>soi search - API</title>
 <style>body{font-family:system-ui,sans-serif;max-width:900px;margin:20px auto;color:#222}
 .op{border:1px solid #ccd;border-radius:6px;padding:8px 12px;margin:10px 0} .m{font-weight:700;margin-right:8px}
@@ -346,7 +350,7 @@ fetch('/openapi.json').then(r=>r.json()).then(s=>{const o=document.getElementByI
    const props=ref?s.components.schemas[ref].properties:sc.properties; for(const [n,v] of Object.entries(props||{})) h+='<li><code>'+n+'</code> (form) '+(v.description||'')+'</li>'}
   d.innerHTML=h+'</ul>'; o.appendChild(d)}})</script></body></html>"""
 
-# %% ../nbs/17_app.ipynb #2bd949a5
+# %% ../nbs/17_app.ipynb #5874fe83
 def _serve_parser():
     import argparse
     p = argparse.ArgumentParser(prog='soi serve', description='serve the search page and JSON API over an index')
