@@ -55,7 +55,7 @@ async def load(url: str, queries: list, bad: list, n: int, conc: int, bad_every:
     plan = [('bad', bad[i // bad_every % len(bad)]) if i % bad_every == bad_every - 1 else ('good', queries[i % len(queries)])
             for i in range(n)]
     random.Random(0).shuffle(plan)
-    it, lat, out = iter(enumerate(plan)), [], []
+    it, lat, out, batches = iter(enumerate(plan)), [], [], []
     async def client(c):
         for i, (kind, item) in it:
             name, data, want = item if kind == 'bad' else (Path(item).name, Path(item).read_bytes(), 200)
@@ -66,7 +66,7 @@ async def load(url: str, queries: list, bad: list, n: int, conc: int, bad_every:
             except httpx.HTTPError as e: st = f'{type(e).__name__}'
             dt = time.perf_counter() - t0
             out.append((kind, want, st))
-            if kind == 'good' and st == 200: lat.append(dt)
+            if kind == 'good' and st == 200: lat.append(dt); batches.append(r.json()['batch_size'])
     t0 = time.perf_counter()
     async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=conc)) as c:
         await asyncio.wait_for(asyncio.gather(*[client(c) for _ in range(conc)]), max_s)
@@ -79,7 +79,8 @@ async def load(url: str, queries: list, bad: list, n: int, conc: int, bad_every:
                 bad_expected_status=int(sum(st == want for _, want, st in badr)),
                 statuses={str(s): sum(1 for o in out if o[2] == s) for s in sorted({o[2] for o in out}, key=str)},
                 p50_ms=round(float(np.percentile(lat, 50)), 1), p95_ms=round(float(np.percentile(lat, 95)), 1),
-                throughput_rps=round(len(out) / wall, 2), wall_s=round(wall, 1))
+                throughput_rps=round(len(out) / wall, 2), wall_s=round(wall, 1),
+                mean_batch=round(float(np.mean(batches)), 2) if batches else None, max_batch=max(batches, default=None))
 
 def run_load(index: Path, queries: list, args) -> dict:
     port = free_port(); p = start(index, port, ['--max-upload-mb', str(args.max_upload_mb)])
@@ -132,12 +133,13 @@ def tables(res: dict) -> str:
     L = [f"`python benchmarks/serve.py` on {res['machine']}, load average {res['load_avg_start'][0]:.1f} at the start "
          f"and {res['load_avg_end'][0]:.1f} at the end (a shared machine: other jobs ran meanwhile). Load settings: "
          f"{res.get('load_settings')}; the distractors are random unit vectors of the index's dimension.", '',
-         '| index | requests | good / bad | errors | bad uploads answered 4xx | p50 ms | p95 ms | requests/s | peak RSS MiB before → after |',
-         '|---|---|---|---|---|---|---|---|---|']
+         '| index | requests | good / bad | errors | bad uploads answered 4xx | p50 ms | p95 ms | requests/s | model batch mean / max | peak RSS MiB before → after |',
+         '|---|---|---|---|---|---|---|---|---|---|']
     for k, r in res.items():
         if k.startswith('load: '):
             L.append(f"| {k[6:]} | {r['requests']} | {r['good']} / {r['bad']} | {r['errors']} | {r['bad_4xx']} of {r['bad']} "
-                     f"| {r['p50_ms']} | {r['p95_ms']} | {r['throughput_rps']} | {r['peak_rss_before_mb']} → {r['peak_rss_after_mb']} |")
+                     f"| {r['p50_ms']} | {r['p95_ms']} | {r['throughput_rps']} | {r.get('mean_batch')} / {r.get('max_batch')} "
+                     f"| {r['peak_rss_before_mb']} → {r['peak_rss_after_mb']} |")
     if 'latency' in res:
         lt = res['latency']
         L += ['', f"One {lt['image']} query, {lt['model']} (random weights, 1 scale, 1024 px), median of {lt['runs']} runs, ms:", '',
