@@ -126,7 +126,7 @@ def latency(work: Path, args) -> dict:
             runs = [eng.query([q], k=10, rerank=r, sv_top_k=4)[0]['timings_ms'] for _ in range(args.latency_runs)]
             out[f'{name}, rerank {r}'] = {k: round(float(np.median([t[k] for t in runs])), 1) for k in runs[0]}
         del eng
-    return dict(model=args.latency_model, image='1024x1024 JPEG', runs=args.latency_runs, median_ms=out)
+    return dict(model=args.latency_model, image='1024x1024 JPEG', runs=args.latency_runs, median_ms=out, load_avg=os.getloadavg())
 
 def tables(res: dict) -> str:
     "Markdown tables of a serve.json (written beside it as serve.md, included in the README)."
@@ -142,7 +142,8 @@ def tables(res: dict) -> str:
                      f"| {r['peak_rss_before_mb']} → {r['peak_rss_after_mb']} |")
     if 'latency' in res:
         lt = res['latency']
-        L += ['', f"One {lt['image']} query, {lt['model']} (random weights, 1 scale, 1024 px), median of {lt['runs']} runs, ms:", '',
+        la = f", load average {lt['load_avg'][0]:.1f} at its end" if 'load_avg' in lt else ''
+        L += ['', f"One {lt['image']} query, {lt['model']} (random weights, 1 scale, 1024 px, float32), median of {lt['runs']} runs{la}, ms:", '',
               '| index, re-ranking | decode | extract | search | re-rank |', '|---|---|---|---|---|']
         L += [f"| {k} | {t['decode']} | {t['extract']} | {t['search']} | {t['rerank']} |" for k, t in lt['median_ms'].items()]
     return '\n'.join(L) + '\n'
