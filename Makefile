@@ -53,6 +53,7 @@ check-export: install
 	@$(BIN)/python tools/readme.py --check
 
 test: check-export
+	@tools/ensure_chromium.sh >/dev/null || echo 'no chromium: the browser test will be skipped'
 	@export TORCH_HOME=$$(mktemp -d) SOI_DATA=$$(mktemp -d) MPLBACKEND=Agg; \
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS) tests
 	@$(MAKE) --no-print-directory test-min

@@ -22,7 +22,9 @@ COMMANDS = {  # command -> (module, one-line help)
     'import-checkpoint': ('soi.model', 'convert a SOLAR or cirtorch checkpoint into a soi checkpoint'),
     'train': ('soi.train', 'train a retrieval network'),
     'rerank': ('soi.rerank', 're-rank a first-stage ranking (aqe, dba, diffusion, k-reciprocal, spatial verification)'),
-    'app': ('soi.app', 'serve the search web app over a built index'),
+    'index': ('soi.engine', 'build or update the search index of a folder of photos (incremental)'),
+    'query': ('soi.engine', 'search an index with query images (box, re-ranking, JSON, montage)'),
+    'serve': ('soi.app', 'serve the search web app and JSON API over an index'),
     'demo': ('soi.demo', 'run the main job on ToyLandmarks and print the tables'),
     'doctor': ('soi.doctor', 'print versions, CUDA/cuDNN, FAISS, OpenCV, bf16 and the data/results roots (for bug reports)'),
 }

@@ -63,6 +63,17 @@ def _rerank_rows(Q, X, scores, ranks, ds, store:Path, image_size:int) -> list:
         ds, scores, ranks, method='sv-sift', store=store/'local-sift', image_size=image_size))
     return rows
 
+# %% ../nbs/95_demo.ipynb #afda83a1
+def _search_index(ds, run:Path, model:str, image_size:int, scales, progress:bool):
+    "Index the database images with the trained network (soi.engine) and print the commands to search it."
+    from soi.engine import build_collection
+    folder, ck, out = Path(ds.db_paths[0]).parent, run/'train'/'model.pt', run/'index'
+    build_collection(folder, out, model, str(ck), image_size=image_size, scales=scales, pattern='toy_db_*', progress=progress)
+    q = ds.query_paths[0]; b = ds.bbxs[0]
+    box = f" --box {' '.join(f'{v:.0f}' for v in b)}" if b is not None else ''
+    print(f"\nSearch the database with the trained network:\n  soi serve --index {out}\n"
+          f"  soi query {q}{box} --index {out} -k 5 --rerank sv-sift --montage {run/'query.png'}")
+
 # %% ../nbs/95_demo.ipynb #db699d46
 def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small' (the demo), 'medium'
              model:str='resnet18-soi', # registered model (soi.model.list_models()); 'resnet101-soi' is the full-size one
@@ -74,6 +85,7 @@ def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small
              cfg=None, # SoiConfig (default: get_config())
              progress:bool=True, # tqdm bars
              batch_size:int=16, # extraction batch size
+             index:bool=True, # end by building the search index of the database with the trained network (soi.engine)
              **train_overrides, # TrainConfig fields, e.g. query_size=60
             ) -> dict:
     "Run the demo; returns {'main': DataFrame, 'rerank': DataFrame or None, 'run': folder}."
@@ -110,6 +122,7 @@ def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small
                         *_rerank_rows(Q, X, scores, ranks, ds, run, image_size)]); rr.index.name = 'method'
         print(f'Re-ranking the last network above (mAP %, ms/query on {cfg.device})')
         print(save_table(rr, f'rerank-{preset}', 'demo', cfg=cfg, meta=meta))
+    if index and epochs > 0: _search_index(ds, run, model, image_size, scales, progress)
     return {'main': main, 'rerank': rr, 'run': run}
 
 # %% ../nbs/95_demo.ipynb #a0536990

@@ -54,9 +54,12 @@ def _check_first_stage(Q, X, scores, ranks):
     if R0.size and np.issubdtype(R0.dtype, np.integer) and R0.min() < -1:
         raise ShapeError(f"ranks: ids must be >= 0 (-1 = no result), found {R0.min()}")
     check_ranks(R0, 'ranks', n_queries=len(Q))                         # shape, dtype, duplicates, empty lists
-    S, R = np.asarray(scores), check_ranks(np.where(R0 < 0, 0, R0), 'ranks', n_db=len(X), n_queries=len(Q))
+    if R0.size and R0.max() >= len(X):
+        raise ShapeError(f"ranks: indices must lie in [0, {len(X)}) (the database size), found {R0.max()}; "
+                         "are they 1-based or from another database?")
+    S, R = np.asarray(scores), np.asarray(ranks)
     if S.shape != R.shape: raise ShapeError(f"scores: expected the shape of ranks {R.shape}, got {S.shape}")
-    return S, np.asarray(ranks)
+    return S, R
 
 def alpha_qe(Q, # (nq, D) query rows
              X, # (N, D) database rows
