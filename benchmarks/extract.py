@@ -20,6 +20,9 @@ Methods (each warmed up on one image first, then timed over --n images):
 Network: random weights (speed does not depend on them); torchvision ResNet-101 + GeM + L2 by default, or a soi.model
 name (--model resnet101-soi: ResNet-101 + SOA blocks + GeM; the SOA output convolutions get small random weights so
 the attention changes the descriptor and its bf16 error is measured). Images: synthetic JPEGs of --width x --height.
+On a shared machine, wall-clock img/s depends on the other jobs; the CPU seconds of this process do much less
+(use --workers 0 so decoding is counted too, and --threads 1 so no thread spins waiting for a busy core): both are
+printed, with the ratio to the classic loop for each.
 Results: printed, and written as JSON (--json, default benchmarks/results/extract_<device>_<model>_<precision>.json)
 for benchmarks/render_results.py.
 """
@@ -110,10 +113,11 @@ def decode_difference(paths):
     return dict(max_abs=int(max(x.max() for x in d)), mean_abs=float(np.mean([x.mean() for x in d])))
 
 def timed(fn, device):
+    "(result, wall s, CPU s of this process): on a shared CPU the CPU seconds (with --workers 0, every thread of the work)"
     if device.type == 'cuda': torch.cuda.synchronize()
-    t = time.perf_counter(); out = fn()
+    t, c = time.perf_counter(), time.process_time(); out = fn()
     if device.type == 'cuda': torch.cuda.synchronize()
-    return out, time.perf_counter() - t
+    return out, time.perf_counter() - t, time.process_time() - c
 
 def cosine(a, b): return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
@@ -168,20 +172,21 @@ def main(argv=None):
             methods.append((f'soi {chosen}, decode_jpeg on {dev.type}', chosen,
                             lambda s, imgs=paths: device_decode(net, imgs, s, dev, chosen)))
         for scales in sets:
-            out, base, ref = {}, None, None
+            out, base, basec, ref = {}, None, None, None
             for label, prec, fn in methods:
-                _, tw = timed(lambda: fn(scales, warm), dev)   # warm-up: oneDNN/cuDNN kernels, compilation
-                X, t = timed(lambda: fn(scales), dev); out[label] = X
-                if label.startswith('classic'): base = n / t
+                _, tw, _ = timed(lambda: fn(scales, warm), dev)   # warm-up: oneDNN/cuDNN kernels, compilation
+                X, t, c = timed(lambda: fn(scales), dev); out[label] = X
+                if label.startswith('classic'): base, basec = n / t, n / c
                 if prec == 'fp32' and ref is None: ref = X
                 r = dict(method=label, precision=prec, scales=list(scales), n=n, seconds=round(t, 3), img_per_s=round(n / t, 3),
-                         warmup_s=round(tw, 1), load=round(os.getloadavg()[0], 2))
-                if base: r['x_classic'] = round(n / t / base, 2)
+                         warmup_s=round(tw, 1), load=round(os.getloadavg()[0], 2), cpu_s=round(c, 3), img_per_cpu_s=round(n / c, 4))
+                if base: r['x_classic'], r['x_classic_cpu'] = round(n / t / base, 2), round(n / c / basec, 2)
                 if ref is not None: c = cosine(X, ref); r['cos_fp32_min'], r['cos_fp32_mean'] = float(c.min()), float(c.mean())
                 rows.append(r)
-                print(f"{label:42s} scales {','.join(f'{s:g}' for s in scales):14s} {n / t:8.3f} img/s  "
-                      f"x{r.get('x_classic', float('nan')):5.2f} vs loop  cos to fp32 min {r.get('cos_fp32_min', float('nan')):.6f}  "
-                      f"({t:.1f} s; warm-up {tw:.1f} s; load {r['load']})", flush=True)
+                print(f"{label:42s} scales {','.join(f'{s:g}' for s in scales):14s} {n / t:8.3f} img/s "
+                      f"x{r.get('x_classic', float('nan')):5.2f}  | {n / c:8.4f} img/CPU-s x{r.get('x_classic_cpu', float('nan')):5.2f} | "
+                      f"cos to fp32 min {r.get('cos_fp32_min', float('nan')):.6f}  ({t:.1f} s, {c:.1f} CPU s; warm-up {tw:.1f} s; "
+                      f"load {r['load']})", flush=True)
         if a.gpu_decode: extra['decode_difference_cpu'] = decode_difference(paths[:8])
     res = dict(device=name, device_type=dev.type, model=a.model, size=[a.width, a.height], n=n, precision_asked=a.precision,
                chosen=chosen, torch=torch.__version__, date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
