@@ -41,7 +41,7 @@ class ResNetGeM(nn.Module):
         import torchvision
         r = getattr(torchvision.models, arch)(weights=None)
         self.features = nn.Sequential(*list(r.children())[:-2])
-        self.meta = dict(name=f'{arch}-gem', config=dict(arch=arch, pool='gem'), mean=MEAN, std=STD, outputdim=2048)
+        self.meta = dict(name=f'{arch}-gem', config=dict(arch=arch, pool='gem'), mean=MEAN, std=STD, outputdim=r.fc.in_features)
     def forward(self, x):
         v = self.features(x).clamp(min=1e-6).pow(3).mean((2, 3)).pow(1 / 3)   # GeM, p = 3: (N, 2048)
         return v / v.norm(dim=1, keepdim=True)
@@ -181,7 +181,7 @@ def main(argv=None):
                 r = dict(method=label, precision=prec, scales=list(scales), n=n, seconds=round(t, 3), img_per_s=round(n / t, 3),
                          warmup_s=round(tw, 1), load=round(os.getloadavg()[0], 2), cpu_s=round(c, 3), img_per_cpu_s=round(n / c, 4))
                 if base: r['x_classic'], r['x_classic_cpu'] = round(n / t / base, 2), round(n / c / basec, 2)
-                if ref is not None: c = cosine(X, ref); r['cos_fp32_min'], r['cos_fp32_mean'] = float(c.min()), float(c.mean())
+                if ref is not None: cs = cosine(X, ref); r['cos_fp32_min'], r['cos_fp32_mean'] = float(cs.min()), float(cs.mean())
                 rows.append(r)
                 print(f"{label:42s} scales {','.join(f'{s:g}' for s in scales):14s} {n / t:8.3f} img/s "
                       f"x{r.get('x_classic', float('nan')):5.2f}  | {n / c:8.4f} img/CPU-s x{r.get('x_classic_cpu', float('nan')):5.2f} | "
