@@ -16,7 +16,12 @@ Methods (each warmed up on one image first, then timed over --n images):
     AMX / AVX-512 BF16, fp32 elsewhere; see soi.config.resolve_precision); skipped when it is fp32 (= b);
 (d) with --compile: (c) + torch.compile (compile time reported apart, from the warm-up);
 (e) with --gpu-decode: (c) with JPEG decoding by torchvision.io.decode_jpeg on the device (nvJPEG on CUDA,
-    libjpeg-turbo on CPU) instead of PIL in DataLoader workers.
+    libjpeg-turbo on CPU) instead of PIL in DataLoader workers. How its descriptors differ from the PIL path: the
+    decoders use different IDCT and chroma-upsampling code, so pixels differ by a few grey levels (printed as
+    'PIL vs decode_jpeg' for the CPU decoder) and the descriptors by the cosine printed in the row (against the PIL
+    fp32 loop); and decode_jpeg neither applies the EXIF orientation nor downscales to --image-size as
+    soi.data.load_image does, so it is equivalent only for upright images no larger than image_size (true here;
+    a production GPU path would add the EXIF transpose and a resize on the device).
 Network: random weights (speed does not depend on them); torchvision ResNet-101 + GeM + L2 by default, or a soi.model
 name (--model resnet101-soi: ResNet-101 + SOA blocks + GeM; the SOA output convolutions get small random weights so
 the attention changes the descriptor and its bf16 error is measured). Images: synthetic JPEGs of --width x --height.
