@@ -14,8 +14,8 @@ from .store import (store_meta, open_store, shard_ranges, write_shard, shard_don
                        load_features, read_manifest)
 
 # %% auto #0
-__all__ = ['CPU_BATCH_PIXELS', 'multiscale', 'normalize_images', 'ImageList', 'size_batches', 'plan_precision', 'prepare_net',
-           'extract_features', 'dist_info', 'init_distributed', 'extract_to_store', 'cli_extract']
+__all__ = ['CPU_BATCH_PIXELS', 'multiscale', 'normalize_images', 'ImageList', 'size_batches', 'plan_precision', 'fold_batchnorm',
+           'prepare_net', 'extract_features', 'dist_info', 'init_distributed', 'extract_to_store', 'cli_extract']
 
 # %% ../nbs/10_extract.ipynb #1c40c44f
 def multiscale(net, # any callable (N, C, H, W) -> (N, D)
@@ -112,16 +112,35 @@ def plan_precision(device=None, # torch device (default: soi.config's)
     if batch_size is None: batch_size = 32 if dev.type != 'cpu' else (lambda hw: max(1, min(32, CPU_BATCH_PIXELS // (hw[0] * hw[1]))))
     return dict(device=dev, precision=prec, amp=prec == 'bf16', channels_last=cl, batch_size=batch_size)
 
+def fold_batchnorm(net, # an nn.Module in eval mode (left unchanged)
+                  ):
+    "A copy of `net` with every BatchNorm2d that directly follows a Conv2d folded into it (same function in eval mode)."
+    import copy, torch.nn as nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    net = copy.deepcopy(net)
+    for m in net.modules():
+        if isinstance(m, nn.Sequential):                                     # (..., conv, bn, ...)
+            for i in range(len(m) - 1):
+                if isinstance(m[i], nn.Conv2d) and type(m[i + 1]) is nn.BatchNorm2d:
+                    m[i], m[i + 1] = fuse_conv_bn_eval(m[i], m[i + 1]), nn.Identity()
+        for j in range(1, 10):                                               # torchvision blocks: convJ -> bnJ
+            c, b = getattr(m, f'conv{j}', None), getattr(m, f'bn{j}', None)
+            if isinstance(c, nn.Conv2d) and type(b) is nn.BatchNorm2d:
+                setattr(m, f'conv{j}', fuse_conv_bn_eval(c, b)); setattr(m, f'bn{j}', nn.Identity())
+    return net
+
 def prepare_net(net, # an nn.Module (moved to the device and set to eval mode, in place) or any callable
                 device, # torch device
                 channels_last:bool|None=None, # channels-last memory format (default: on CUDA)
                 compile:bool=False, # wrap the forward in torch.compile
+                fold_bn:bool=False, # run a copy with BatchNorm folded into the convolutions (fold_batchnorm)
                ):
     "The forward callable used for extraction; the module is moved to `device` and put in eval mode."
     import torch
     dev = _device(device); cl = dev.type == 'cuda' if channels_last is None else channels_last
     if isinstance(net, torch.nn.Module):
         net.eval().to(dev)
+        if fold_bn: net = fold_batchnorm(net)
         if cl: net.to(memory_format=torch.channels_last)
     return torch.compile(net) if compile else net
 
@@ -181,7 +200,7 @@ def extract_features(net, # soi model (or nn.Module with .meta: mean, std, outpu
     _check_inputs(net, paths, bbxs, scales)
     plan = plan_precision(device, precision, amp, channels_last, batch_size)
     amp, channels_last, batch_size = plan['amp'], plan['channels_last'], plan['batch_size']
-    was = getattr(net, 'training', None); fwd = prepare_net(net, device, channels_last, compile)
+    was = getattr(net, 'training', None); fwd = prepare_net(net, device, channels_last, compile, fold_bn=amp)
     try:
         with tqdm(total=len(paths), disable=not progress, desc='extract', unit='img') as bar:
             ids, X, failed = _extract_ids(fwd, net.meta, paths, range(len(paths)), image_size=image_size,
@@ -251,7 +270,7 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
     mine = [k for k in range(len(plan)) if k % world == rank]
     todo = [k for k in mine if not shard_done(store, k)]
     if progress and rank == 0 and len(todo) < len(mine): print(f"{store}: resuming, {len(mine) - len(todo)} shard(s) already done")
-    fwd = prepare_net(net, dev, channels_last, compile)
+    fwd = prepare_net(net, dev, channels_last, compile, fold_bn=use_amp)
     with tqdm(total=sum(plan[k][1] - plan[k][0] for k in todo), disable=not progress or rank != 0,
               desc=f'extract {store.name}', unit='img') as bar:
         for k in todo:
