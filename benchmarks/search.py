@@ -1,18 +1,24 @@
-"""Benchmark: exact top-k search over fp16 descriptors (torch chunked vs FAISS IndexFlatIP vs a naive
-full-argsort loop), and IVF-PQ recall@k against the exact result with its memory per vector.
+"""Benchmark: exact top-k search over fp16 descriptors: soi.index.knn in float32 (the reference), soi's bf16 search
+(bf16 candidates re-scored in fp32, soi.index.knn_fast) with and without a bf16 copy of the rows, FAISS IndexFlatIP,
+a naive full-argsort loop; and IVF-PQ recall@k against the exact result with its memory per vector.
 
-    python benchmarks/search.py                      # 1,000,000 x 2048 fp16 rows, 70 queries, k=100
+    python benchmarks/search.py --skip-naive --skip-faiss --skip-ivf   # 1M x 2048: fp32 vs bf16 exact search (~8 GiB)
+    python benchmarks/search.py                      # everything: 1,000,000 x 2048 fp16 rows, 70 queries, k=100
     python benchmarks/search.py --n 100000           # a quicker run
-    python benchmarks/search.py --append-results     # also append the tables to benchmarks/RESULTS.md
+    python benchmarks/search.py --device cuda        # on a GPU (rows moved to it once)
 
-Rows are random Gaussian vectors, L2-normalised, stored as fp16 (1M x 2048 = 4 GB; FAISS needs a float32
-copy, 8 GB more, made in slices of 65,536 rows). The script checks that the three exact methods return the
-same ids (recall 1.0 against torch), then prints one table of times. Random vectors have no neighbourhood
+Rows are random Gaussian vectors, L2-normalised, stored as fp16 (1M x 2048 = 4 GB; a bf16 copy 4 GB more; FAISS needs
+a float32 copy, 8 GB more, made in slices of 65,536 rows). The script checks that every exact method returns the same
+ids as knn in float32 (and reports how many differ), then prints one table of times; the numbers also go to
+benchmarks/results/search_<n>_<device>.json (rendered into RESULTS.md by tools/render_results.py). Random vectors have no neighbourhood
 structure, so IVF-PQ recall on them is a worst case; it is reported as measured.
 """
 import argparse, datetime, os, platform, resource, sys, time
 import numpy as np, torch
-from soi.index import knn, build_index, recall_at_k, _faiss
+import json
+from pathlib import Path
+from soi.index import knn, knn_fast, bf16_rows, build_index, recall_at_k, _faiss
+from soi.config import cpu_bf16
 
 def rows(n, d, seed, block=65536):
     "n random L2-normalised fp16 rows, generated block by block (no float32 copy of the whole)."
@@ -41,19 +47,40 @@ def main(argv=None):
     ap.add_argument('--nprobe', default='1,16,64'); ap.add_argument('--skip-ivf', action='store_true')
     ap.add_argument('--faiss-threads', type=int, help='faiss.omp_set_num_threads (default: FAISS decides)')
     ap.add_argument('--append-results', action='store_true')
+    ap.add_argument('--skip-naive', action='store_true'); ap.add_argument('--skip-faiss', action='store_true')
+    ap.add_argument('--device', default='cpu', help="torch device of the exact searches ('cuda': rows moved there once)")
+    ap.add_argument('--json', help='write the numbers here (default benchmarks/results/search_<n>_<device>.json)')
     a = ap.parse_args(argv); cmd = ' '.join(sys.argv[1:] if argv is None else argv)
     t0 = time.time(); X, Q = rows(a.n, a.d, 0), rows(a.nq, a.d, 1).astype(np.float32)
-    print(f"data: {a.n} x {a.d} fp16 ({X.nbytes / 2**30:.2f} GiB), {a.nq} queries, made in {time.time() - t0:.0f} s", flush=True)
+    print(f"data: {a.n} x {a.d} fp16 ({X.nbytes / 2**30:.2f} GiB), {a.nq} queries, made in {time.time() - t0:.0f} s; "
+          f"bf16 units: {cpu_bf16()}; load {os.getloadavg()[0]:.2f}", flush=True)
+    Xd = X if a.device == 'cpu' else torch.from_numpy(X).to(a.device)
+    Qd = Q if a.device == 'cpu' else torch.from_numpy(Q).to(a.device)
     out = []
-    (es, ei), w, c = timed(lambda: knn(Q, X, a.k)); out.append(('soi.index.knn (torch, chunked, fp16 rows -> fp32)', w, c, 1.0))
-    print(out[-1], flush=True)
-    ni, w, c = timed(lambda: naive(Q, X, a.k)); out.append(('naive: full scores + argsort per query', w, c, recall_at_k(ni, ei)))
-    print(out[-1], flush=True)
-    faiss = _faiss()
-    if a.faiss_threads: faiss.omp_set_num_threads(a.faiss_threads)
-    (ix, wb, cb) = timed(lambda: build_index(X, 'Flat'))
-    (fs, fi), w, c = timed(lambda: ix.search(Q, a.k)); out.append((f'FAISS IndexFlatIP (fp32 copy; add took {wb:.1f} s)', w, c, recall_at_k(fi, ei)))
-    print(out[-1], flush=True); del ix
+    def exact(label, f):
+        f()  if a.device != 'cpu' else None        # GPU: warm-up (kernels, allocator)
+        (s_, i_), w, c = timed(f)
+        if a.device != 'cpu': torch.cuda.synchronize()
+        out.append((label, w, c, recall_at_k(i_, ei) if out else 1.0, int((i_ != ei).sum()) if out else 0,
+                    float(np.abs(s_ - es).max()) if out else 0.0))
+        print(out[-1], f'load {os.getloadavg()[0]:.2f}', flush=True); return s_, i_
+    ei = es = None
+    es, ei = exact('soi.index.knn, fp32 products (fp16 rows -> fp32 per chunk)', lambda: knn(Qd, Xd, a.k, device=a.device, precision='fp32'))
+    exact('soi.index.knn, bf16 candidates + fp32 re-scoring (fp16 rows -> bf16 per chunk)', lambda: knn_fast(Qd, Xd, a.k, device=a.device))
+    Xl, wl, _ = timed(lambda: bf16_rows(Xd)); print(f'bf16 copy of the rows made in {wl:.1f} s (once per index)', flush=True)
+    exact('soi.index.knn, bf16 candidates + fp32 re-scoring (bf16 copy of the rows kept)', lambda: knn_fast(Qd, Xd, a.k, device=a.device, X_low=Xl))
+    del Xl
+    if not a.skip_naive:
+        ni, w, c = timed(lambda: naive(Q, X, a.k)); out.append(('naive: full scores + argsort per query', w, c, recall_at_k(ni, ei), int((ni != ei).sum()), float('nan')))
+        print(out[-1], flush=True)
+    if a.skip_faiss: a.skip_ivf = True
+    if not a.skip_faiss:
+        faiss = _faiss()
+        if a.faiss_threads: faiss.omp_set_num_threads(a.faiss_threads)
+        (ix, wb, cb) = timed(lambda: build_index(X, 'Flat'))
+        (fs, fi), w, c = timed(lambda: ix.search(Q, a.k))
+        out.append((f'FAISS IndexFlatIP (fp32 copy; add took {wb:.1f} s)', w, c, recall_at_k(fi, ei), int((fi != ei).sum()), float('nan')))
+        print(out[-1], flush=True); del ix
     ivf = []
     if not a.skip_ivf:
         ix, wb, cb = timed(lambda: build_index(X, a.ivf, train_sample=a.train_sample))
@@ -67,8 +94,9 @@ def main(argv=None):
     md = [f"### {a.n:,} x {a.d} fp16 rows, {a.nq} queries, top-{a.k} ({platform.machine()}, {os.cpu_count()} cores, "
           f"{torch.get_num_threads()} torch threads, load average {load:.1f}, {when})", "",
           f"Command: `.venv/bin/python benchmarks/search.py {cmd}`; peak RSS {peak:.1f} GiB.", "",
-          "| exact method | wall s | CPU s | ms/query | recall@%d vs torch |" % a.k, "|---|---|---|---|---|"]
-    md += [f"| {m} | {w:.2f} | {c:.2f} | {1000 * w / a.nq:.1f} | {r:.4f} |" for m, w, c, r in out]
+          "| exact method | wall s | CPU s | ms/query | x fp32 | recall@%d vs fp32 | ids differing | max score diff |" % a.k,
+          "|---|---|---|---|---|---|---|---|"]
+    md += [f"| {m} | {w:.2f} | {c:.2f} | {1000 * w / a.nq:.1f} | {out[0][1] / w:.1f} | {r:.4f} | {nd} | {sd:.1e} |" for m, w, c, r, nd, sd in out]
     if ivf:
         md += ["", f"`{a.ivf}` trained on {min(a.train_sample, a.n):,} rows, built (train + add) in {wb:.0f} s; "
                f"{code} bytes of code + 8 of id per vector in the inverted lists ({bpv:.1f} bytes per vector for the whole "
@@ -76,6 +104,14 @@ def main(argv=None):
                f"| nprobe | recall@{a.k} | wall s | ms/query |", "|---|---|---|---|"]
         md += [f"| {p} | {r:.4f} | {w:.3f} | {1000 * w / a.nq:.2f} |" for p, r, w, c in ivf]
     text = '\n'.join(md); print(text)
+    res = dict(n=a.n, d=a.d, nq=a.nq, k=a.k, device=a.device, bf16_units=cpu_bf16(), machine=platform.machine(), cores=os.cpu_count(),
+               threads=torch.get_num_threads(), load=round(load, 2), date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
+               peak_rss_gib=round(peak, 2), bf16_copy_s=round(wl, 2), command=f'python benchmarks/search.py {cmd}',
+               rows=[dict(method=m, wall_s=round(w, 3), cpu_s=round(c, 3), x_fp32=round(out[0][1] / w, 2), recall=r, ids_differing=nd,
+                          max_score_diff=sd) for m, w, c, r, nd, sd in out],
+               ivf=[dict(nprobe=p, recall=r, wall_s=w) for p, r, w, c in ivf])
+    jp = Path(a.json) if a.json else Path(__file__).resolve().parent / 'results' / f'search_{a.n}_{a.device}.json'
+    jp.parent.mkdir(parents=True, exist_ok=True); jp.write_text(json.dumps(res, indent=1)); print('wrote', jp)
     if a.append_results:
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'RESULTS.md')
         head = '' if os.path.exists(path) else '# Benchmark results\n'

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['find_project_root', 'default_device', 'SoiConfig', 'get_config', 'seed_everything', 'add_config_args',
-           'config_from_args']
+__all__ = ['PRECISIONS', 'find_project_root', 'default_device', 'SoiConfig', 'get_config', 'seed_everything', 'add_config_args',
+           'config_from_args', 'cpu_bf16', 'resolve_precision']
 
 # %% ../nbs/00_config.ipynb #b50662c3
 def find_project_root(start:str|Path|None=None, # folder to start from (default: the working directory)
@@ -88,3 +88,26 @@ def add_config_args(parser):
 def config_from_args(args) -> SoiConfig:
     "The `SoiConfig` for parsed arguments from a parser set up by `add_config_args`."
     return get_config(data=args.data, results=args.results, figures=args.figures, device=args.device)
+
+# %% ../nbs/00_config.ipynb #a72e9e00
+PRECISIONS = ('auto', 'fp32', 'bf16')
+
+def cpu_bf16(flags:str|None=None, # the CPU flags (default: read from /proc/cpuinfo)
+            ) -> bool:
+    "True when the CPU has bf16 matrix instructions that oneDNN uses (AMX-BF16 or AVX-512 BF16)."
+    if flags is None:
+        try: flags = next((l for l in open('/proc/cpuinfo') if l.startswith('flags')), '')
+        except OSError: flags = ''    # not Linux: look no further, fp32 is the safe default
+    return bool({'amx_bf16', 'avx512_bf16'} & set(flags.split()))
+
+def resolve_precision(precision:str|None='auto', # 'auto', 'fp32' or 'bf16' (None = 'auto')
+                      device='cpu', # torch device or its name
+                     ) -> str:
+    "'bf16' or 'fp32': the compute precision for `device` (see the table above)."
+    p = precision or 'auto'
+    if p == 'auto': p = os.environ.get('SOI_PRECISION', '') or 'auto'
+    if p not in PRECISIONS:
+        raise ValueError(f"precision: expected one of {', '.join(PRECISIONS)}, got {p!r}")
+    if p != 'auto': return p
+    kind = getattr(device, 'type', str(device).split(':')[0])
+    return 'bf16' if kind == 'cuda' or (kind == 'cpu' and cpu_bf16()) else 'fp32'

@@ -14,10 +14,10 @@ from .store import (store_meta, open_store, shard_ranges, write_shard, shard_don
                        load_features, read_manifest)
 
 # %% auto #0
-__all__ = ['multiscale', 'normalize_images', 'ImageList', 'size_batches', 'prepare_net', 'extract_features', 'dist_info',
-           'init_distributed', 'extract_to_store', 'cli_extract']
+__all__ = ['CPU_BATCH_PIXELS', 'multiscale', 'normalize_images', 'ImageList', 'size_batches', 'plan_precision', 'fold_batchnorm',
+           'prepare_net', 'extract_features', 'dist_info', 'init_distributed', 'extract_to_store', 'cli_extract']
 
-# %% ../nbs/10_extract.ipynb #6d040ac5
+# %% ../nbs/10_extract.ipynb #a68137f2
 def multiscale(net, # any callable (N, C, H, W) -> (N, D)
                x, # (N, C, H, W) normalised images, all the same size
                scales=(1, 2**-0.5, 0.5), # resize factors; 1 = the image as given
@@ -43,7 +43,7 @@ def multiscale(net, # any callable (N, C, H, W) -> (N, D)
     if sp is not None: return sp(torch.stack(vs))             # (S, N, D) -> (N, D), L2-normalised
     v = acc / len(scales)
     if msp != 1: v = v.pow(1.0 / msp)
-    return l2n(v)
+    return v / v.norm(dim=1, keepdim=True)
 
 # %% ../nbs/10_extract.ipynb #b9d8a7c0
 def normalize_images(x, # (N, 3, H, W) uint8 images
@@ -77,16 +77,17 @@ class ImageList:
 
 # %% ../nbs/10_extract.ipynb #67a082dd
 def size_batches(items, # iterable of (index, (C, H, W) tensor)
-                 batch_size:int, # images per batch
+                 batch_size, # images per batch: an int, or a function (H, W) -> int (per image size)
                  max_pending:int|None=None, # flush the fullest bucket beyond this many waiting images (default 4*batch_size)
                 ):
     "Yield lists of (index, image) whose images share one (H, W), none larger than `batch_size`."
-    if batch_size < 1: raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
-    max_pending = max_pending or 4 * batch_size
+    size = batch_size if callable(batch_size) else lambda hw: batch_size
+    if not callable(batch_size) and batch_size < 1: raise ValueError(f"batch_size: must be >= 1, got {batch_size}")
+    max_pending = max_pending or 4 * (32 if callable(batch_size) else batch_size)
     buckets, pending = {}, 0
     for i, x in items:
         key = tuple(x.shape[-2:]); b = buckets.setdefault(key, []); b.append((i, x)); pending += 1
-        if len(b) == batch_size: pending -= len(b); yield buckets.pop(key)
+        if len(b) >= max(1, size(key)): pending -= len(b); yield buckets.pop(key)
         elif pending > max_pending:
             key = max(buckets, key=lambda k: len(buckets[k])); pending -= len(buckets[key]); yield buckets.pop(key)
     yield from buckets.values()
@@ -97,16 +98,51 @@ def _device(device):
     from soi.config import default_device
     return torch.device(device or default_device())
 
+CPU_BATCH_PIXELS = 800_000  # CPU batches hold about this many pixels (measured: 1 image at 1024x768, 4 at 512x384)
+
+def plan_precision(device=None, # torch device (default: soi.config's)
+                   precision:str|None='auto', # 'auto', 'fp32' or 'bf16' (soi.config.resolve_precision)
+                   amp:bool|None=None, # older switch: True = 'bf16', False = 'fp32' (overrides `precision`)
+                   channels_last:bool|None=None, # None: on with bf16 or on CUDA
+                   batch_size:int|None=None, # None: 32 on CUDA; on CPU as many images as fit CPU_BATCH_PIXELS
+                  ) -> dict:
+    "How extraction runs on `device`: {'device', 'precision', 'amp', 'channels_last', 'batch_size' (int or (H, W) -> int)}."
+    from soi.config import resolve_precision
+    dev = _device(device)
+    prec = resolve_precision(precision, dev) if amp is None else ('bf16' if amp else 'fp32')
+    cl = (dev.type == 'cuda' or prec == 'bf16') if channels_last is None else channels_last
+    if batch_size is None: batch_size = 32 if dev.type != 'cpu' else (lambda hw: max(1, min(32, CPU_BATCH_PIXELS // (hw[0] * hw[1]))))
+    return dict(device=dev, precision=prec, amp=prec == 'bf16', channels_last=cl, batch_size=batch_size)
+
+def fold_batchnorm(net, # an nn.Module in eval mode (left unchanged)
+                  ):
+    "A copy of `net` with every BatchNorm2d that directly follows a Conv2d folded into it (same function in eval mode)."
+    import copy, torch.nn as nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+    net = copy.deepcopy(net)
+    for m in net.modules():
+        if isinstance(m, nn.Sequential):                                     # (..., conv, bn, ...)
+            for i in range(len(m) - 1):
+                if isinstance(m[i], nn.Conv2d) and type(m[i + 1]) is nn.BatchNorm2d:
+                    m[i], m[i + 1] = fuse_conv_bn_eval(m[i], m[i + 1]), nn.Identity()
+        for j in range(1, 10):                                               # torchvision blocks: convJ -> bnJ
+            c, b = getattr(m, f'conv{j}', None), getattr(m, f'bn{j}', None)
+            if isinstance(c, nn.Conv2d) and type(b) is nn.BatchNorm2d:
+                setattr(m, f'conv{j}', fuse_conv_bn_eval(c, b)); setattr(m, f'bn{j}', nn.Identity())
+    return net
+
 def prepare_net(net, # an nn.Module (moved to the device and set to eval mode, in place) or any callable
                 device, # torch device
                 channels_last:bool|None=None, # channels-last memory format (default: on CUDA)
                 compile:bool=False, # wrap the forward in torch.compile
+                fold_bn:bool=False, # run a copy with BatchNorm folded into the convolutions (fold_batchnorm)
                ):
     "The forward callable used for extraction; the module is moved to `device` and put in eval mode."
     import torch
     dev = _device(device); cl = dev.type == 'cuda' if channels_last is None else channels_last
     if isinstance(net, torch.nn.Module):
         net.eval().to(dev)
+        if fold_bn: net = fold_batchnorm(net)
         if cl: net.to(memory_format=torch.channels_last)
     return torch.compile(net) if compile else net
 
@@ -116,8 +152,8 @@ def _extract_ids(fwd, meta, paths, ids, *, image_size, scales, bbxs, batch_size,
     "Rows for the input indices `ids`: (kept ids sorted, (n, D) float32 numpy, [(index, reason), ...])."
     import torch
     from torch.utils.data import DataLoader
-    dev = _device(device); cl = dev.type == 'cuda' if channels_last is None else channels_last
-    amp = dev.type == 'cuda' if amp is None else amp
+    plan = plan_precision(device, amp=amp, channels_last=channels_last, batch_size=batch_size)
+    dev, amp, cl, batch_size = plan['device'], plan['amp'], plan['channels_last'], plan['batch_size']
     ds = ImageList(paths, image_size, bbxs, ids)
     dl = DataLoader(ds, batch_size=None, num_workers=workers, pin_memory=dev.type == 'cuda',
                     prefetch_factor=4 if workers else None)
@@ -151,19 +187,22 @@ def extract_features(net, # soi model (or nn.Module with .meta: mean, std, outpu
                      image_size:int=1024, # longer side (downscale only)
                      scales=(1,), # multi-scale factors, e.g. (1, 2**-0.5, 0.5)
                      bbxs=None, # per-path crop boxes (x1, y1, x2, y2) or None (queries)
-                     batch_size:int=32, # images per batch (same-size images only)
+                     batch_size:int|None=None, # images per batch (same-size images only); None: per device (plan_precision)
                      workers:int=0, # DataLoader worker processes
                      device=None, # torch device (default: soi.config's device)
                      msp:float=1.0, # multi-scale power
-                     amp:bool|None=None, # bfloat16 autocast (default: on CUDA only)
-                     channels_last:bool|None=None, # channels-last format (default: on CUDA only)
+                     amp:bool|None=None, # older switch for precision: True = 'bf16', False = 'fp32'
+                     channels_last:bool|None=None, # channels-last format (default: with bf16 or on CUDA)
                      compile:bool=False, # torch.compile the network
                      progress:bool=True, # show a tqdm bar
+                     precision:str|None='auto', # 'auto' (bf16 on CUDA and bf16-capable CPUs, else fp32), 'fp32', 'bf16'
                     ) -> np.ndarray:
     "Descriptors `(N, D)` float32, one L2-normalised row per path."
     from tqdm import tqdm
     _check_inputs(net, paths, bbxs, scales)
-    was = getattr(net, 'training', None); fwd = prepare_net(net, device, channels_last, compile)
+    plan = plan_precision(device, precision, amp, channels_last, batch_size)
+    amp, channels_last, batch_size = plan['amp'], plan['channels_last'], plan['batch_size']
+    was = getattr(net, 'training', None); fwd = prepare_net(net, device, channels_last, compile, fold_bn=amp)
     try:
         with tqdm(total=len(paths), disable=not progress, desc='extract', unit='img') as bar:
             ids, X, failed = _extract_ids(fwd, net.meta, paths, range(len(paths)), image_size=image_size,
@@ -195,7 +234,7 @@ def init_distributed():
         dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
     return dist_info()
 
-# %% ../nbs/10_extract.ipynb #b40723c9
+# %% ../nbs/10_extract.ipynb #b03afa3e
 def extract_to_store(net, # soi model (nn.Module with .meta)
                      paths, # image files, in row order
                      store:str|Path, # output folder (created; resumed when it holds the same job)
@@ -203,24 +242,26 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
                      scales=(1,), # multi-scale factors
                      bbxs=None, # per-path crop boxes or None
                      shard_size:int=1000, # images per shard (the unit of resumption)
-                     batch_size:int=32, # images per batch
+                     batch_size:int|None=None, # images per batch; None: per device (plan_precision)
                      workers:int=0, # DataLoader workers
                      device=None, # torch device (default: soi.config's; cuda:LOCAL_RANK under torchrun)
                      msp:float=1.0, # multi-scale power
-                     amp:bool|None=None, # bfloat16 autocast (default: on CUDA)
-                     channels_last:bool|None=None, # channels-last (default: on CUDA)
+                     amp:bool|None=None, # older switch for precision: True = 'bf16', False = 'fp32'
+                     channels_last:bool|None=None, # channels-last (default: with bf16 or on CUDA)
                      compile:bool=False, # torch.compile the network
                      checkpoint:str|None=None, # weights file (its sha256 goes in the manifest) or a tag
                      whitening:str|None=None, # whitening applied to these features, recorded in the manifest
                      overwrite:bool=False, # delete an existing store in `store` first
                      progress:bool=True, # tqdm bar (rank 0)
+                     precision:str|None='auto', # 'auto' (bf16 on CUDA and bf16-capable CPUs, else fp32), 'fp32', 'bf16'
                     ) -> Path:
     "Extract descriptors of `paths` into the feature store `store`, resuming from its committed shards."
     import torch
     from tqdm import tqdm
     _check_inputs(net, paths, bbxs, scales); store = Path(store); rank, world = dist_info()
     if device is None and world > 1 and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', rank)}"
-    dev = _device(device); use_amp = dev.type == 'cuda' if amp is None else amp
+    plan = plan_precision(device, precision, amp, channels_last, batch_size)
+    dev, use_amp, channels_last, batch_size = plan['device'], plan['amp'], plan['channels_last'], plan['batch_size']
     ck = sha256_file(checkpoint) if checkpoint and Path(checkpoint).is_file() else checkpoint
     meta = store_meta(net.meta, scales, image_size, msp, checkpoint=ck, whitening=whitening)
     meta['precision'] = 'bfloat16' if use_amp else 'float32'
@@ -231,7 +272,7 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
     mine = [k for k in range(len(plan)) if k % world == rank]
     todo = [k for k in mine if not shard_done(store, k)]
     if progress and rank == 0 and len(todo) < len(mine): print(f"{store}: resuming, {len(mine) - len(todo)} shard(s) already done")
-    fwd = prepare_net(net, dev, channels_last, compile)
+    fwd = prepare_net(net, dev, channels_last, compile, fold_bn=use_amp)
     with tqdm(total=sum(plan[k][1] - plan[k][0] for k in todo), disable=not progress or rank != 0,
               desc=f'extract {store.name}', unit='img') as bar:
         for k in todo:
@@ -244,7 +285,7 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
     _barrier()
     return store
 
-# %% ../nbs/10_extract.ipynb #ea785ec7
+# %% ../nbs/10_extract.ipynb #0cab4cf1
 def _jobs(args, cfg) -> list[tuple[str, list, list|None, Path]]:
     "(label, paths, bbxs, store) for each store the command writes."
     out = Path(args.out)
@@ -278,11 +319,15 @@ def _parser():
     p.add_argument('--scale-gem', type=float, nargs='?', const=float('inf'), default=0.0, metavar='P',
                    help="SuperGlobal's scale GeM over --scales instead of the mean (default P = inf: max of normalised scales)")
     p.add_argument('--out', required=True, help='output store folder')
-    p.add_argument('--batch-size', type=int, default=32, help='images per batch')
+    p.add_argument('--batch-size', type=int, default=None, help='images per batch (default: 32 on CUDA; on CPU about '
+                   '2**19 pixels, e.g. one 1024x768 image)')
+    p.add_argument('--precision', choices=['auto', 'fp32', 'bf16'], default='auto',
+                   help='compute precision: auto = bf16 autocast on CUDA and on CPUs with AMX / AVX-512 BF16, else fp32')
     p.add_argument('--workers', type=int, default=4, help='DataLoader worker processes')
     p.add_argument('--shard-size', type=int, default=1000, help='images per shard (the unit of resumption)')
     p.add_argument('--queries', action='store_true', help='with --dataset: extract only the queries (OUT/queries)')
-    p.add_argument('--compile', action='store_true', help='torch.compile the network')
+    p.add_argument('--compile', action='store_true', help='torch.compile the network (pays off for hundreds of '
+                   'images of a few sizes: it compiles once per image size and scale, ~30 s each on a CPU)')
     p.add_argument('--overwrite', action='store_true', help='delete existing stores at OUT first instead of resuming')
     p.add_argument('--seed', type=int, default=0, help='seed of the random initialisation when no --weights are given')
     return add_config_args(p)
@@ -301,7 +346,7 @@ def _model(args, create_model, **overrides):
             return create_model(ck['name'], weights=args.weights, **{**ck['config'], **overrides})
     return create_model(args.model or 'resnet101-soi', weights=args.weights, **overrides)
 
-# %% ../nbs/10_extract.ipynb #c5986240
+# %% ../nbs/10_extract.ipynb #182ec960
 def cli_extract(argv:list[str]|None=None) -> int:
     "`soi extract`: descriptors of a benchmark or an image folder into feature stores (torchrun-aware)."
     import torch.distributed as dist
@@ -319,7 +364,8 @@ def cli_extract(argv:list[str]|None=None) -> int:
             try:
                 extract_to_store(net, paths, out, image_size=args.image_size, scales=args.scales, bbxs=bbxs,
                                  shard_size=args.shard_size, batch_size=args.batch_size, workers=args.workers, device=dev,
-                                 msp=args.msp, compile=args.compile, checkpoint=ck, overwrite=args.overwrite)
+                                 msp=args.msp, compile=args.compile, checkpoint=ck, overwrite=args.overwrite,
+                                 precision=args.precision)
             except (ValueError, FileExistsError) as e:
                 from soi.core import debugging
                 if debugging(): raise

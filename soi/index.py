@@ -12,7 +12,8 @@ import numpy as np
 from .core import ShapeError, check_rows, atomic_write, save_npy, write_text, l2n
 
 # %% auto #0
-__all__ = ['knn', 'SoiIndex', 'build_index', 'search', 'load_index', 'recall_at_k', 'load_rows', 'load_store_rows', 'cli_search']
+__all__ = ['knn', 'bf16_rows', 'knn_fast', 'SoiIndex', 'build_index', 'search', 'load_index', 'recall_at_k', 'load_rows',
+           'load_store_rows', 'cli_search']
 
 # %% ../nbs/11_index.ipynb #263f0725
 def _as_tensor(A, name:str):
@@ -42,6 +43,8 @@ def knn(Q, # (nq, D) query rows (numpy or torch; fp16/fp32/fp64)
         k:int, # neighbours per query; k > N pads with id -1 and score -inf
         chunk:int|None=None, # database rows per matrix product (default: about 128 MB of scores+rows)
         device=None, # 'cpu', 'cuda', ...; default: Q's device if a CUDA tensor, else 'cpu'
+        precision:str|None='fp32', # 'fp32': products in float32; 'bf16'/'auto': bf16 candidates re-scored in fp32 (knn_fast)
+        X_low=None, # with 'bf16': a bfloat16 torch copy of X (bf16_rows) to skip the conversion per chunk
        ) -> tuple[np.ndarray, np.ndarray]:
     "Exact inner-product top-k: (scores float32 (nq, k) descending, ids int64 (nq, k))."
     import torch
@@ -49,6 +52,9 @@ def knn(Q, # (nq, D) query rows (numpy or torch; fp16/fp32/fp64)
     if int(k) < 1: raise ValueError(f"k: expected a positive number of neighbours, got {k}")
     Qt, Xt = _as_tensor(Q, 'Q'), _as_tensor(X, 'X')
     dev = torch.device(device if device is not None else (Qt.device if Qt.is_cuda else 'cpu'))
+    if precision != 'fp32' and torch.float64 not in (Qt.dtype, Xt.dtype):
+        from soi.config import resolve_precision
+        if resolve_precision(precision, dev) == 'bf16': return knn_fast(Qt, Xt, k, chunk=chunk, device=dev, X_low=X_low)
     dt = _compute_dtype(Qt.dtype, Xt.dtype, dev)
     (nq, D), N, k = Qt.shape, Xt.shape[0], int(k)
     kk, qb = min(k, N), min(max(nq, 1), 4096)
@@ -67,6 +73,58 @@ def knn(Q, # (nq, D) query rows (numpy or torch; fp16/fp32/fp64)
                 ts, j = ts.topk(min(kk, ts.shape[1]), dim=1); ti = ti.gather(1, j)
             bs, bi = ts, ti
         S[q0:q0 + qb, :kk], I[q0:q0 + qb, :kk] = bs.float().cpu(), bi.cpu()
+    return S.numpy(), I.numpy()
+
+# %% ../nbs/11_index.ipynb #38953ef5
+def bf16_rows(X, # (N, D) rows (numpy or torch)
+              block:int=65536, # rows converted at a time (no float32 copy of the whole)
+             ):
+    "A bfloat16 torch copy of `X` for `knn(..., precision='bf16', X_low=...)`."
+    import torch
+    Xt = _as_tensor(X, 'X'); out = torch.empty(Xt.shape, dtype=torch.bfloat16, device=Xt.device)
+    for i in range(0, len(Xt), block): out[i:i + block].copy_(Xt[i:i + block])
+    return out
+
+def knn_fast(Q, # (nq, D) query rows
+             X, # (N, D) database rows (the exact scores are computed from these)
+             k:int, # neighbours per query
+             chunk:int|None=None, # database rows per bf16 product (default: about 256 MB of scores + rows)
+             device=None, # torch device (default: Q's if CUDA, else 'cpu')
+             X_low=None, # a bfloat16 copy of X (bf16_rows), else X is converted chunk by chunk
+             extra:int|None=None, # candidates beyond k (default max(k, 32))
+            ) -> tuple[np.ndarray, np.ndarray]:
+    "Exact top-k (= `knn` in float32) from bf16 candidates re-scored in float32: (scores, ids)."
+    import torch
+    Qt, Xt = _as_tensor(Q, 'Q'), _as_tensor(X, 'X'); check_rows(Qt, 'Q'); check_rows(Xt, 'X', dim=Qt.shape[1])
+    if X_low is not None and tuple(X_low.shape) != tuple(Xt.shape): raise ShapeError(
+        f"X_low: expected a bf16 copy of X with shape {tuple(Xt.shape)}, got {tuple(X_low.shape)}")
+    dev = torch.device(device if device is not None else (Qt.device if Qt.is_cuda else 'cpu'))
+    (nq, D), N, k = Qt.shape, Xt.shape[0], int(k)
+    kk = min(k, N); kc = min(N, k + (max(k, 32) if extra is None else int(extra))); qb = min(max(nq, 1), 4096)
+    chunk = int(chunk or min(max(N, 1), max(4096, 2**27 // (D + qb))))
+    S = torch.full((nq, k), -math.inf, dtype=torch.float32); I = torch.full((nq, k), -1, dtype=torch.int64)
+    redo = []
+    for q0 in range(0, nq if N else 0, qb):
+        q = Qt[q0:q0 + qb].to(dev, torch.float32); ql = q.to(torch.bfloat16); bs = bi = None
+        for x0 in range(0, N, chunk):
+            xl = (X_low if X_low is not None else Xt)[x0:x0 + chunk].to(dev, torch.bfloat16)
+            s = (ql @ xl.T).float()                                        # (qb, c), fp32 accumulation
+            ts, ti = s.topk(min(kc, s.shape[1]), dim=1); ti = ti + x0
+            if bs is not None:
+                ts, ti = torch.cat([bs, ts], 1), torch.cat([bi, ti], 1)
+                ts, j = ts.topk(min(kc, ts.shape[1]), dim=1); ti = ti.gather(1, j)
+            bs, bi = ts, ti
+        rows = Xt[bi.cpu().reshape(-1) if not Xt.is_cuda else bi.reshape(-1)].to(dev, torch.float32)
+        ex = (rows.reshape(len(q), -1, D) @ q[:, :, None])[..., 0]          # exact scores of the candidates
+        es, j = ex.topk(kk, dim=1); ei = bi.gather(1, j)
+        if kc < N:                                                          # could a row left out beat the k-th?
+            err = (ex - bs).abs().amax(1)
+            bad = es[:, -1] <= bs[:, -1] + 4 * err + 1e-6
+            redo += (torch.nonzero(bad).flatten().cpu() + q0).tolist()
+        S[q0:q0 + qb, :kk], I[q0:q0 + qb, :kk] = es.cpu(), ei.cpu()
+    if redo:                                                                # rare: search these queries in fp32
+        s2, i2 = knn(Qt[redo], Xt, k, chunk=chunk, device=dev, precision='fp32')
+        S[redo], I[redo] = torch.from_numpy(s2), torch.from_numpy(i2)
     return S.numpy(), I.numpy()
 
 # %% ../nbs/11_index.ipynb #cb33c017
@@ -109,8 +167,8 @@ class SoiIndex:
     def set_params(self, **params):
         "Set search-time parameters (FAISS ParameterSpace names such as nprobe, efSearch; exact: chunk, device)."
         if self.exact:
-            if bad := set(params) - {'chunk', 'device'}:
-                raise ValueError(f"{sorted(bad)}: not parameters of factory='exact' (it takes chunk=, device=)")
+            if bad := set(params) - {'chunk', 'device', 'precision'}:
+                raise ValueError(f"{sorted(bad)}: not parameters of factory='exact' (it takes chunk=, device=, precision=)")
         else:
             faiss = _faiss()
             ps = faiss.GpuParameterSpace() if self.gpu else faiss.ParameterSpace()
@@ -121,7 +179,7 @@ class SoiIndex:
                                      "(IVF takes nprobe, HNSW efSearch)") from e
         self.params.update(params); return self
 
-# %% ../nbs/11_index.ipynb #83c655c3
+# %% ../nbs/11_index.ipynb #bef8ef86
 def _check_q(self, Q, name):
     check_rows(Q, name, dim=self.dim); return Q
 
@@ -148,7 +206,7 @@ def _search(self, Q, k:int):
     if int(k) < 1: raise ValueError(f"k: expected a positive number of neighbours, got {k}")
     if self.exact:
         q = _f32(Q, True) if self.normalize else Q
-        return knn(q, _exact_rows(self), k, chunk=self.params.get('chunk'), device=self.params.get('device'))
+        return _exact_search(self, q, k)
     S, I = self.index.search(_f32(Q, self.normalize), int(k))
     S, I = S.astype(np.float32), I.astype(np.int64)
     S[I < 0] = -np.inf if self.metric == 'ip' else np.inf
@@ -167,6 +225,15 @@ def _add_rows(self, X):
 SoiIndex.ids = None   # (ntotal,) image id of each row, or None: rows are the ids
 SoiIndex.features = None   # the feature store the index was built from (recorded by `soi search --index-out`)
 SoiIndex.add, SoiIndex.search = _add_rows, _search_ids
+
+def _exact_search(self, Q, k):
+    "knn over the rows of an exact index; with bf16 (precision param, default 'auto') over a bf16 copy kept once."
+    from soi.config import resolve_precision
+    X, prec, dev = _exact_rows(self), self.params.get('precision', 'auto'), self.params.get('device')
+    if X.dtype == np.float64 or resolve_precision(prec, dev or 'cpu') != 'bf16' or len(X) == 0:
+        return knn(Q, X, k, chunk=self.params.get('chunk'), device=dev, precision='fp32')
+    if getattr(self, '_low', None) is None or len(self._low) != len(X): self._low = bf16_rows(X)
+    return knn_fast(Q, X, k, chunk=self.params.get('chunk'), device=dev, X_low=self._low)
 
 # %% ../nbs/11_index.ipynb #fa9d3a36
 _METRICS = ('ip', 'l2')

@@ -248,7 +248,7 @@ def superglobal_rerank(Q, # (nq, D) query rows
         S[q0:q0 + b, :M] = f.gather(1, o).masked_fill(~ok.gather(1, o), -np.inf).cpu().numpy()
     return S, R
 
-# %% ../nbs/15_rerank.ipynb #a36ed03a
+# %% ../nbs/15_rerank.ipynb #aca03648
 GLOBAL_METHODS, SPATIAL_METHODS = ('aqe', 'dba', 'diffusion', 'kreciprocal', 'superglobal'), ('sv-sift', 'sv-hardnet', 'loftr')
 
 def _rerank_rows(args, cfg, Q, X, S, R):
@@ -283,10 +283,13 @@ def _rerank_spatial(args, cfg, S, R):
                                                 "in this installation (soi.spatial is missing)") from e
     if not args.dataset: raise ValueError(f"--method {args.method}: pass --dataset NAME (the images to verify)")
     from soi.data import open_dataset
-    store = (local_store_path(args.features, args.method, args.image_size, 1000)
-             if args.features and Path(args.features).is_dir() and args.method != 'loftr' else None)
+    # database local features are extracted once into a store beside --features (a store folder or an .npy file)
+    # and reused by later runs with the same settings; a progress bar shows the extraction and the verification
+    f = Path(args.features) if args.features else None
+    store = (local_store_path(f if f.is_dir() else f.with_suffix(''), args.method, args.image_size, 1000)
+             if f is not None and f.exists() and args.method != 'loftr' else None)
     return spatial_rerank_dataset(open_dataset(args.dataset, cfg), S, R, method=args.method, store=store,
-                                  image_size=args.image_size, top_k=args.top_k or 100, device=cfg.device)
+                                  image_size=args.image_size, top_k=args.top_k or 100, device=cfg.device, progress=True)
 
 # %% ../nbs/15_rerank.ipynb #d17e6490
 def cli_rerank(argv:list[str]|None=None) -> int:

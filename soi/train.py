@@ -20,7 +20,7 @@ __all__ = ['LOSSES', 'OPTIMIZERS', 'STAGES', 'recipes', 'MODEL_OPTIONS', 'TrainC
            'load_train_state', 'setup_distributed', 'sharded_describer', 'validate', 'train_epoch', 'train',
            'train_parser', 'parse_train_args', 'cli_train']
 
-# %% ../nbs/14_train.ipynb #d4d32eaf
+# %% ../nbs/14_train.ipynb #999823f6
 @dataclass(frozen=True)
 class TrainConfig:
     "Every training option; defaults are the ToyLandmarks recipe we report (see `recipes`)."
@@ -59,7 +59,7 @@ class TrainConfig:
     val_dataset: str|None = 'toy-small'     # soi.data.open_dataset name evaluated every val_every epochs
     val_every: int = 2                      # epochs between validations (and after the last)
     val_image_size: int = 160               # longer image side for validation
-    amp: bool = True                        # bf16 autocast on CUDA (ignored on CPU, where it is a no-op)
+    amp: bool = True                        # bf16 autocast on CUDA and on CPUs with bf16 units (soi.config.cpu_bf16; else fp32)
     tensorboard: bool = False               # also write TensorBoard scalars (needs the tensorboard package)
     progress: bool = True                   # tqdm bars
     resume: str|None = None                 # checkpoint to resume from; 'last' = <export_dir>/last.pt
@@ -296,7 +296,7 @@ def train_epoch(model:nn.Module, # the network, or its DDP wrapper
     for i, (x, y) in enumerate(bar):
         x, y, step = x.to(dev), y.to(dev), (i + 1) % cfg.update_every == 0
         with (model.no_sync() if world > 1 and not step else nullcontext()):
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.amp and dev.type == 'cuda'):
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=_use_amp(cfg, dev)):
                 out = model(x)                                            # (b*(2+k), D)
             out = out.float()
             if world > 1:
@@ -308,6 +308,11 @@ def train_epoch(model:nn.Module, # the network, or its DDP wrapper
         rows.append({'epoch': epoch + 1, 'step': i + 1, 'loss': loss.item(), 'first': first.item(), 'sos': second.item()})
         if hasattr(bar, 'set_postfix'): bar.set_postfix(loss=f"{rows[-1]['loss']:.4f}")
     return rows
+
+def _use_amp(cfg, dev) -> bool:
+    "bf16 autocast for training: cfg.amp on CUDA and on CPUs with bf16 matrix units (emulated bf16 is slower than fp32)."
+    from soi.config import resolve_precision
+    return bool(cfg.amp) and dev.type in ('cuda', 'cpu') and resolve_precision('auto', dev) == 'bf16'
 
 def _progress(it, show:bool, desc:str):
     if not show: return it

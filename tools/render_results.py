@@ -26,7 +26,7 @@ def _machine(d:dict) -> str:
 
 def _table(rows) -> str:
     df = pd.DataFrame(rows)
-    return markdown_table(df, '.4g')
+    return markdown_table(df, '.6g')
 
 def section(path:Path, root:Path=ROOT) -> str:
     d = json.loads(path.read_text())
