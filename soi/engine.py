@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from .core import sha256_file, save_npy, write_text
 from .store import load_features, config_hash
-from .extract import extract_to_store, ImageList, prepare_net, normalize_images, multiscale, size_batches
+from .extract import extract_to_store, ImageList, prepare_net, normalize_images, multiscale, size_batches, plan_precision
 from .index import build_index, load_index, knn, recall_at_k
 from .rerank import alpha_qe, dba, diffusion_offline, diffusion
 
@@ -217,13 +217,14 @@ def build_collection(folder:str|Path, # the photos (searched recursively)
     if old is not None and old.get('pattern', '*') != pattern: raise ValueError(
         f"{out}: was built with --glob {old.get('pattern')!r}, not {pattern!r}; use the same, or --overwrite")
     rec['pattern'] = pattern
+    rec['precision'] = plan_precision(device)['precision']          # queries run as the database did (bf16 or fp32)
     plan = plan_update(scan_folder(folder, skip=out, pattern=pattern), catalog, folder)
     out.mkdir(parents=True, exist_ok=True); t0 = time.perf_counter()
     if plan['todo']:
         seg = _segment(out, plan['todo'], plan['sha256']); store = out/'segments'/seg
         extract_to_store(net, [folder/r for r in plan['todo']], store, image_size=image_size, scales=scales, msp=msp,
                          batch_size=batch_size, workers=workers, shard_size=shard_size, device=device,
-                         checkpoint=tag, progress=progress)
+                         checkpoint=tag, progress=progress, precision=rec['precision'])
         _, m = load_features(store); row_of = {int(i): j for j, i in enumerate(m['ids'])}
         why = {f['index']: f['reason'] for f in m['failed']}
         for i, r in enumerate(plan['todo']):
@@ -284,7 +285,8 @@ class Engine:
         self.root = Path(self.meta['root'])
         self.index = build_index(self.X, 'exact') if self.meta['factory'] == 'exact' else load_index(self.dir/'search')
         self.net = check_net(net, self.meta) if net is not None else load_net(self.meta, weights)
-        self.device = device; self.fwd = prepare_net(self.net, device)
+        self.device, self.plan = device, plan_precision(device, self.meta.get('precision', 'auto'))   # as the build ran
+        self.fwd = prepare_net(self.net, device, self.plan['channels_last'], fold_bn=self.plan['amp'])
         self.whitening = None
         if self.meta.get('post_whitening'):
             from soi.whitening import load_whitening
@@ -318,7 +320,9 @@ def embed(self:Engine, xs:list, # uint8 (3, H, W) images from decode (any sizes)
     with torch.inference_mode():
         for b in size_batches(enumerate(xs), 16):
             x = normalize_images(torch.stack([t for _, t in b]).to(dev), self.meta['mean'], self.meta['std'])
-            out[[i for i, _ in b]] = multiscale(self.fwd, x, self.meta['scales'], self.meta['msp']).float().cpu().numpy()
+            if self.plan['channels_last']: x = x.contiguous(memory_format=torch.channels_last)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.plan['amp']):   # the database's precision
+                out[[i for i, _ in b]] = multiscale(self.fwd, x, self.meta['scales'], self.meta['msp']).float().cpu().numpy()
     if self.whitening is None: return out
     from soi.whitening import apply_whitening
     return apply_whitening(out, *self.whitening)
