@@ -12,15 +12,14 @@ with no file behind them). Every run is bounded (--max-seconds) and the server i
 
 Results are written to results/bench/serve.json (the README and the closing note quote that file).
 """
-import argparse, asyncio, io, json, os, platform, random, shutil, socket, subprocess, sys, tempfile, time
+import argparse, asyncio, json, os, platform, random, shutil, subprocess, sys, tempfile, time
 from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-def free_port() -> int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+from soi.testing import free_port
 
 def rss_peak_mb(pid: int) -> tuple[float, float]:
     "(current RSS, peak RSS) of a process in MiB, from /proc (Linux)."
@@ -29,17 +28,12 @@ def rss_peak_mb(pid: int) -> tuple[float, float]:
     return kb('VmRSS'), kb('VmHWM')
 
 def start(index: Path, port: int, extra=()) -> subprocess.Popen:
-    import httpx
+    "Run `soi serve` on 127.0.0.1:`port` over `index` and wait for /healthz (soi.testing.start_server)."
+    from soi.testing import start_server
     cmd = [sys.executable, '-c', 'import sys; from soi.cli import main; sys.exit(main(sys.argv[1:]))',
            'serve', '--index', str(index), '--port', str(port), *extra]
-    p = subprocess.Popen(cmd, env={**os.environ, 'PYTHONPATH': str(ROOT)}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    t0 = time.time()
-    while time.time() - t0 < 300:
-        if p.poll() is not None: raise RuntimeError(f"soi serve exited: {p.stderr.read()[-2000:]}")
-        try:
-            if httpx.get(f'http://127.0.0.1:{port}/healthz', timeout=2).status_code == 200: return p
-        except httpx.HTTPError: time.sleep(0.5)
-    p.kill(); raise RuntimeError('soi serve did not start within 300 s')
+    return start_server(cmd, f'http://127.0.0.1:{port}/healthz', 300, env={**os.environ, 'PYTHONPATH': str(ROOT)},
+                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 def bad_uploads(max_upload: int) -> list:
     "(name, bytes, expected status) of deliberate bad uploads."

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['write_labelled_collection', 'write_reliability_corpus']
+__all__ = ['write_labelled_collection', 'write_reliability_corpus', 'free_port', 'start_server']
 
 # %% ../nbs/01b_testing.ipynb #089a361c
 def _picture(rng, size:int) -> np.ndarray:
@@ -97,3 +97,29 @@ def write_reliability_corpus(folder:str|Path, # created; one file per case
     _png_bomb(d/'bomb.png'); out['bomb.png'] = ('fail', 'decompression bomb')
     os.symlink(d/'gone.jpg', d/'dangling.jpg'); out['dangling.jpg'] = ('fail', 'not found')
     return out
+
+# %% ../nbs/01b_testing.ipynb #0659dc62
+def free_port() -> int:
+    "A free TCP port on 127.0.0.1."
+    import socket
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def start_server(cmd:list, # the server's command line
+                 url:str, # answers 200 once the server is up, e.g. http://127.0.0.1:PORT/healthz
+                 timeout:float=120, # seconds to wait for it
+                 **popen, # more subprocess.Popen arguments (env, cwd, stdout, stderr)
+                ):
+    "Start `cmd` and wait until `url` answers 200; return the Popen (raises with the server's output if it exits or times out)."
+    import subprocess, time, urllib.request
+    p = subprocess.Popen(cmd, text=True, **{'stdout': subprocess.PIPE, 'stderr': subprocess.STDOUT, **popen})
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if p.poll() is not None:
+            out = (p.stdout or p.stderr).read() if (p.stdout or p.stderr) else ''
+            raise RuntimeError(f"{cmd[0]} exited with {p.returncode}:\n{out[-2000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200: return p
+        except OSError: time.sleep(0.3)          # URLError, HTTPError, refused, timeout: not up yet
+    p.terminate(); raise RuntimeError(f"{url} did not answer within {timeout:g} s")
+

@@ -4,9 +4,11 @@ Starts `soi serve` on 127.0.0.1 on a free port over a tiny index, uploads a phot
 switches the re-ranking, checks that the results change each time, clicks a result to search with it, and
 saves a screenshot into figures/app/. `drive` is reused by tools/app_screenshot.py for the README screenshot.
 """
-import os, shutil, socket, subprocess, sys, time
+import os, shutil, subprocess, sys
 from pathlib import Path
 import pytest
+from soi import testing
+from soi.testing import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -19,22 +21,11 @@ def chromium() -> str | None:
     r = subprocess.run([str(ROOT/'tools/ensure_chromium.sh')], capture_output=True, text=True)
     return r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else None
 
-def free_port() -> int:
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
-
 def start_server(index: Path, port: int, *extra) -> subprocess.Popen:
     "Run `soi serve --index INDEX --port PORT` (127.0.0.1 by default) and wait for /healthz."
-    import httpx
     cmd = [sys.executable, '-c', 'import sys; from soi.cli import main; sys.exit(main(sys.argv[1:]))',
            'serve', '--index', str(index), '--port', str(port), *extra]
-    p = subprocess.Popen(cmd, env={**os.environ, 'PYTHONPATH': str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    t0 = time.time()
-    while time.time() - t0 < 120:
-        if p.poll() is not None: raise RuntimeError(f"soi serve exited with {p.returncode}:\n{p.stdout.read()}")
-        try:
-            if httpx.get(f'http://127.0.0.1:{port}/healthz', timeout=2).status_code == 200: return p
-        except httpx.HTTPError: time.sleep(0.3)
-    p.terminate(); raise RuntimeError('soi serve did not answer /healthz within 120 s')
+    return testing.start_server(cmd, f'http://127.0.0.1:{port}/healthz', 120, env={**os.environ, 'PYTHONPATH': str(ROOT)})
 
 def drive(url: str, query: Path, shot: Path, box=(0.15, 0.1, 0.7, 0.65), rerank='aqe', click=True,
           viewport=(1280, 860)) -> dict:
