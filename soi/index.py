@@ -297,10 +297,10 @@ def _save(self, path:str|Path) -> Path:
     from soi import __version__
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     if self.exact: save_npy(path/'rows.npy', _exact_rows(self))
-    if self.ids is not None: save_npy(path/'ids.npy', self.ids)
     else:
         faiss = _faiss(); ix = faiss.index_gpu_to_cpu(self.index) if self.gpu else self.index
         with atomic_write(path/'index.faiss') as t: faiss.write_index(ix, str(t))
+    if self.ids is not None: save_npy(path/'ids.npy', self.ids)          # image ids of the rows (exact and FAISS alike)
     meta = dict(factory=self.factory, metric=self.metric, dim=self.dim, ntotal=self.ntotal,
                 normalize=self.normalize, params=self.params, soi_version=__version__)
     write_text(path/'meta.json', json.dumps(meta, indent=1)); return path
