@@ -147,7 +147,7 @@ def create_app(engine:Engine, # the opened index
               ):
     "The FastAPI app over `engine` (its model worker starts now; `app.state` holds worker and upload folder)."
     from contextlib import asynccontextmanager
-    from fastapi import FastAPI, HTTPException
+    from fastapi import FastAPI
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -178,7 +178,6 @@ def create_app(engine:Engine, # the opened index
 def _routes(app, engine, worker, updir, max_upload, max_pixels, max_k):
     from fastapi import File, Form, HTTPException, UploadFile
     from fastapi.responses import FileResponse, HTMLResponse
-    from starlette.concurrency import run_in_threadpool
     @app.get('/', response_class=HTMLResponse, include_in_schema=False)
     def page(): return PAGE.replace('{{N}}', str(len(engine))).replace('{{MODEL}}', engine.meta['model'])
     @app.get('/docs', response_class=HTMLResponse, include_in_schema=False)

@@ -6,7 +6,7 @@ Docs: https://soi-retrieval.github.io/soi/download.html.md"""
 
 # %% ../nbs/03_download.ipynb #a557ebe2
 from __future__ import annotations
-import argparse, hashlib, http.client, json, os, shutil, socket, sys, tarfile, time, zlib, difflib
+import argparse, http.client, json, os, shutil, socket, sys, tarfile, time, zlib, difflib
 import urllib.error, urllib.request
 from dataclasses import dataclass
 from pathlib import Path

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, os, sys
 from pathlib import Path
 import numpy as np
-from .core import ShapeError, sha256_file, l2n
+from .core import ShapeError, sha256_file
 from .store import (store_meta, open_store, shard_ranges, write_shard, shard_done, finalize_store,
                        load_features, read_manifest)
 

@@ -423,7 +423,7 @@ def cli_search(argv:list[str]|None=None) -> int:
         from soi.store import check_compatible
         if bad := check_compatible(dbm, qm, args.allow_mismatch):
             print(f"soi search: warning: stores differ in {', '.join(bad)} (--allow-mismatch)")
-    if idx.ntotal == 0: raise ValueError(f"--features: the database has no rows (every image failed?)")
+    if idx.ntotal == 0: raise ValueError("--features: the database has no rows (every image failed?)")
     k = min(args.k, idx.ntotal)
     if k < args.k: print(f"soi search: --k {args.k} is more than the {idx.ntotal} database rows; returning {k} per query")
     S, I = idx.search(Q, k)

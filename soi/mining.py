@@ -6,7 +6,6 @@ Docs: https://soi-retrieval.github.io/soi/mining.html.md"""
 
 # %% ../nbs/13_mining.ipynb #f40089bc
 from __future__ import annotations
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np

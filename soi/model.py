@@ -12,7 +12,7 @@ from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 import torch
 from torch import nn, Tensor
-from .core import ShapeError, atomic_write, save_torch, IMAGENET_MEAN, IMAGENET_STD
+from .core import ShapeError, save_torch, IMAGENET_MEAN, IMAGENET_STD
 from .pooling import POOLING, RPool, l2n, regional_gem, ScaleGeM
 from .attention import SOABlock
 

@@ -6,7 +6,7 @@ Docs: https://soi-retrieval.github.io/soi/model_import.html.md"""
 
 # %% ../nbs/08a_model_import.ipynb #c9a6214d
 from __future__ import annotations
-import argparse, pickle, re, sys, warnings
+import argparse, re, sys, warnings
 from pathlib import Path
 import numpy as np
 import torch

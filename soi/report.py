@@ -6,7 +6,7 @@ Docs: https://soi-retrieval.github.io/soi/report.html.md"""
 
 # %% ../nbs/01a_report.ipynb #e40d0b08
 from __future__ import annotations
-import datetime, json, platform, subprocess
+import json, platform, subprocess
 from pathlib import Path
 from .config import get_config, find_project_root
 from .core import atomic_write, write_text

@@ -10,7 +10,7 @@ import hashlib, json
 from pathlib import Path
 import numpy as np
 from .core import ShapeError, check_rows, check_ranks, check_finite, atomic_write, l2n
-from .index import knn, search, load_rows
+from .index import knn, search
 
 # %% auto #0
 __all__ = ['WEIGHTS', 'GLOBAL_METHODS', 'SPATIAL_METHODS', 'expansion_weights', 'expand', 'alpha_qe', 'dba',

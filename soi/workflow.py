@@ -6,11 +6,11 @@ Docs: https://soi-retrieval.github.io/soi/workflow.html.md"""
 
 # %% ../nbs/18_workflow.ipynb #af5574f4
 from __future__ import annotations
-import hashlib, itertools, json, os, platform, re, subprocess, sys, time
+import hashlib, itertools, json, os, platform, re, sys, time
 from pathlib import Path
 from .config import get_config, find_project_root
 from .core import write_text, library_versions
-from .report import git_commit, SOURCES
+from .report import git_commit
 
 # %% auto #0
 __all__ = ['load_grid', 'expand_grid', 'code_hash', 'point_key', 'execute', 'versions', 'device_info', 'point_dir',
