@@ -15,7 +15,8 @@ from .store import (store_meta, open_store, shard_ranges, write_shard, shard_don
 
 # %% auto #0
 __all__ = ['CPU_BATCH_PIXELS', 'multiscale', 'normalize_images', 'ImageList', 'size_batches', 'plan_precision', 'fold_batchnorm',
-           'prepare_net', 'extract_features', 'dist_info', 'init_distributed', 'extract_to_store', 'cli_extract']
+           'prepare_net', 'extract_features', 'dist_info', 'rank_device', 'dist_backend', 'init_distributed',
+           'extract_to_store', 'cli_extract']
 
 # %% ../nbs/10_extract.ipynb #a68137f2
 def multiscale(net, # any callable (N, C, H, W) -> (N, D)
@@ -227,11 +228,26 @@ def _barrier():
     import torch.distributed as dist
     if dist.is_available() and dist.is_initialized(): dist.barrier()
 
-def init_distributed():
-    "Join the process group that torchrun describes (WORLD_SIZE > 1): NCCL on GPUs, else gloo. Returns (rank, world)."
+def rank_device(device:str|None=None, # the device asked for: 'cpu', 'cuda', 'cuda:1'; None: cuda if available, else cpu
+               ) -> str:
+    "This process's device: plain 'cuda' becomes 'cuda:LOCAL_RANK' under torchrun (WORLD_SIZE > 1)."
+    import torch
+    device = str(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
+    if int(os.environ.get('WORLD_SIZE', '1')) > 1 and device == 'cuda': device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    return device
+
+def dist_backend(device:str) -> str:
+    "The process-group backend for a device: 'nccl' for CUDA devices, 'gloo' on CPU."
+    return 'nccl' if str(device).startswith('cuda') else 'gloo'
+
+def init_distributed(device:str|None=None, # the device this process will use (see rank_device); picks the backend
+                    ) -> tuple[int, int]:
+    "Join the process group that torchrun's environment describes (WORLD_SIZE > 1); returns (rank, world)."
     import torch, torch.distributed as dist
+    device = rank_device(device)
     if int(os.environ.get('WORLD_SIZE', '1')) > 1 and not dist.is_initialized():
-        dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
+        if device.startswith('cuda'): torch.cuda.set_device(torch.device(device))
+        dist.init_process_group(dist_backend(device))   # env:// rendezvous: MASTER_ADDR/PORT, RANK, WORLD_SIZE
     return dist_info()
 
 # %% ../nbs/10_extract.ipynb #b03afa3e

@@ -1,4 +1,4 @@
-"""The training recipe as one dataclass, and the parts of the loop: frozen BatchNorm and stages, parameter groups, the objective, resumable checkpoints.
+"""The training recipe as one dataclass, and its parts: stage names, the BatchNorm policy, frozen stages, parameter groups, the objective, the `soi train` options.
 
 Docs: https://soi-retrieval.github.io/soi/train.html.md"""
 
@@ -6,24 +6,47 @@ Docs: https://soi-retrieval.github.io/soi/train.html.md"""
 
 # %% ../nbs/14_train.ipynb #25b84b31
 from __future__ import annotations
-import math, random, re
-from dataclasses import dataclass, asdict, fields, replace
-from pathlib import Path
-import numpy as np
+import argparse, math, re
+from dataclasses import dataclass, fields, replace
 import torch
 from torch import nn
+from fastcore.docments import docments
+from .config import add_config_args
+from .model import create_model, ModelConfig
+from .pooling import GeM, GeMmp
+from .losses import contrastive_loss, triplet_loss, sos_loss
 
 # %% auto #0
-__all__ = ['LOSSES', 'OPTIMIZERS', 'STAGES', 'recipes', 'MODEL_OPTIONS', 'TrainConfig', 'check_config', 'soa_stages',
-           'model_overrides', 'build_model', 'set_batchnorm_eval', 'freeze_stages', 'pool_parameters', 'param_groups',
-           'make_optimizer', 'clamp_pool', 'objective', 'rng_state', 'set_rng_state', 'save_train_state',
-           'load_train_state', 'setup_distributed', 'sharded_describer', 'validate', 'train_epoch', 'train',
-           'train_parser', 'parse_train_args', 'cli_train']
+__all__ = ['STAGES', 'BATCHNORM', 'LOSSES', 'OPTIMIZERS', 'recipes', 'MODEL_OPTIONS', 'TrainConfig', 'check_config',
+           'model_overrides', 'build_model', 'batchnorm_mode', 'set_batchnorm_eval', 'set_train_mode', 'freeze_stages',
+           'pool_parameters', 'param_groups', 'make_optimizer', 'clamp_pool', 'objective', 'train_parser',
+           'parse_train_args']
 
 # %% ../nbs/14_train.ipynb #999823f6
+STAGES = ('conv1', 'layer1', 'layer2', 'layer3', 'layer4')   # torchvision names; SOLAR's conv1..conv5
+
+def _stage(s:str) -> str:
+    "One stage name from 'convK' (K = 1..5, SOLAR) or a torchvision name."
+    if re.fullmatch(r'conv[1-5]', s): return STAGES[int(s[4]) - 1]
+    if s in STAGES: return s
+    raise ValueError(f"stages: {s!r} is not a ResNet stage; expected one of {STAGES} or SOLAR's conv1..conv5")
+
+# TODO-merge: engineer 9a writes soi.model.stages (08_model); keep that one and import it here instead of this copy.
+def _stages(spec, # '45' (thesis digits: after conv4 and conv5), 'conv4', 'layer3', or a tuple/list of stage names
+           ) -> tuple:
+    "Stage names in network order: '45' -> ('layer3', 'layer4'), 'conv4' -> ('layer3',); names pass through."
+    if isinstance(spec, str) and re.fullmatch(r'[1-5]+', spec): return tuple(STAGES[int(c) - 1] for c in sorted(set(spec)))
+    if isinstance(spec, str): spec = (spec,)
+    if not isinstance(spec, (tuple, list)) or not all(isinstance(s, str) for s in spec):
+        raise ValueError(f"stages: expected digits like '45', a stage name like 'layer3' or 'conv4', or a tuple of names; got {spec!r}")
+    return tuple(sorted({_stage(s) for s in spec}, key=STAGES.index))
+
+# %% ../nbs/14_train.ipynb #47ad1e6c
+BATCHNORM = ('auto', 'frozen', 'train')    # 'auto': frozen for a pre-trained start, train otherwise
+
 @dataclass(frozen=True)
 class TrainConfig:
-    "Every training option; defaults are the ToyLandmarks recipe we report (see `recipes`)."
+    "Every training option; `recipes['toy']` is the ToyLandmarks recipe we report, `recipes['solar']` SOLAR's."
     export_dir: str = 'runs/train'          # checkpoints, log.csv, steps.csv go here
     training_dataset: str = 'toy-small'     # a soi.mining.open_tuple_source name: toy-<preset>, retrieval-SfM-120k, gl18, gldv2
     model: str = 'resnet18-gem'             # registered soi.model name
@@ -34,27 +57,28 @@ class TrainConfig:
     regional: bool|None = None              # regional (R-MAC grid) pooling (None: the model's own)
     whitening: bool|None = None             # learned whitening FC after pooling (None: the model's own)
     soa: bool|None = True                   # add SOA blocks (False removes the model's own)
-    soa_layers: str|None = '45'             # conv stages followed by a SOA block, e.g. '45' = after conv4 and conv5
+    soa_layers: tuple|None = ('layer3', 'layer4')  # stages followed by a SOA block (CLI also '45' = after conv4, conv5)
     pretrained: bool = False                # ImageNet weights (offline: only if cached)
+    batchnorm: str = 'auto'                 # 'frozen' (eval-mode statistics) | 'train' | 'auto' (frozen if pretrained)
     loss: str = 'contrastive'               # 'triplet' | 'contrastive' (from random init triplet collapses)
     loss_margin: float = 0.7                # margin of the contrastive / triplet loss
-    sos: bool = True                        # add lambda * SOS
-    lambda_: float = 1.0                    # weight of the SOS term (`--lambda`)
+    sos: bool = True                        # add sos_lambda * SOS
+    sos_lambda: float = 1.0                 # weight of the SOS term (thesis flag `--lambda`)
     image_size: int = 96                    # square training crops, pixels
     mine_image_size: int|None = None        # longer side when describing the mining pool (None: image_size)
     neg_num: int = 3                        # hard negatives mined per query
     query_size: int = 80                    # training queries drawn per epoch
-    pool_size: int = 320                    # images described per epoch to mine negatives from
+    mining_pool: int = 320                  # images described per epoch to mine negatives from (cirtorch `--pool-size`)
     workers: int = 0                        # DataLoader workers for tuples, mining and validation
     epochs: int = 3                         # training epochs
     batch_size: int = 4                     # tuples per step (global, over all ranks)
     update_every: int = 1                   # accumulate gradients over this many batches
     optimizer: str = 'adam'                 # 'adam' | 'sgd'
     lr: float = 1e-4                        # learning rate
-    ld: float = 1e-2                        # lr decay: gamma = exp(-ld) per epoch
+    lr_decay: float = 1e-2                  # lr decay: gamma = exp(-lr_decay) per epoch (thesis flag `--ld`)
     momentum: float = 0.9                   # SGD only
     weight_decay: float = 1e-6              # weight decay of the optimizer
-    freeze_upto: str|None = None            # freeze backbone stages conv1..this ('conv4' in SOLAR); None = none
+    freeze_upto: str|None = None            # freeze stages conv1..this, e.g. 'layer3' (SOLAR's conv4); None = none
     seed: int = 0                           # seeds python, numpy and torch (and the tuple sampling)
     val_dataset: str|None = 'toy-small'     # soi.data.open_dataset name evaluated every val_every epochs
     val_every: int = 2                      # epochs between validations (and after the last)
@@ -66,61 +90,62 @@ class TrainConfig:
     device: str|None = None                 # None: soi.config rule (cuda if available)
     data: str|None = None                   # data root (None: soi.config rule)
 
-LOSSES, OPTIMIZERS, STAGES = ('triplet', 'contrastive'), ('adam', 'sgd'), ('conv1', 'conv2', 'conv3', 'conv4', 'conv5')
+# %% ../nbs/14_train.ipynb #112c39c9
+LOSSES, OPTIMIZERS = ('triplet', 'contrastive'), ('adam', 'sgd')
 
 recipes = {
-    'toy': TrainConfig(),
-    'solar': TrainConfig(training_dataset='gl18', model='resnet101-soi', whitening=True, soa=True, soa_layers='45',
-                         pretrained=True, loss='triplet', loss_margin=1.25, sos=True, lambda_=10.0, image_size=1024,
-                         mine_image_size=1024 // 3, neg_num=5, query_size=2000, pool_size=20000, epochs=100,
-                         batch_size=8, update_every=1, optimizer='adam', lr=1e-6, ld=1e-2, weight_decay=1e-6,
-                         freeze_upto='conv4', val_dataset='roxford5k', val_image_size=1024),
+    'toy': TrainConfig(batchnorm='frozen'),
+    'solar': TrainConfig(training_dataset='gl18', model='resnet101-soi', whitening=True, soa=True,
+                         soa_layers=('layer3', 'layer4'), pretrained=True, batchnorm='auto', loss='triplet',
+                         loss_margin=1.25, sos=True, sos_lambda=10.0, image_size=1024, mine_image_size=1024 // 3,
+                         neg_num=5, query_size=2000, mining_pool=20000, epochs=100, batch_size=8, update_every=1,
+                         optimizer='adam', lr=1e-6, lr_decay=1e-2, weight_decay=1e-6, freeze_upto='layer3',
+                         val_dataset='roxford5k', val_image_size=1024),
 }
 
-# %% ../nbs/14_train.ipynb #f2617ab5
-def check_config(cfg:TrainConfig) -> TrainConfig:
+# %% ../nbs/14_train.ipynb #f4c87282
+def check_config(cfg:TrainConfig, # the recipe to check
+                ) -> TrainConfig:
     "Raise `ValueError` naming the option when a setting is out of range or unsupported; return `cfg`."
     bad = lambda opt, msg: ValueError(f"{opt}: {msg}")
-    if cfg.loss not in LOSSES: raise bad('--loss', f"{cfg.loss!r} is not one of {LOSSES}")
-    if cfg.optimizer not in OPTIMIZERS: raise bad('--optimizer', f"{cfg.optimizer!r} is not one of {OPTIMIZERS}")
-    if cfg.freeze_upto not in (None, *STAGES): raise bad('--freeze-upto', f"{cfg.freeze_upto!r} is not one of {STAGES} or None")
-    for k in ('image_size', 'query_size', 'pool_size', 'epochs', 'batch_size', 'update_every', 'val_every'):
+    for opt, v, ok in (('--loss', cfg.loss, LOSSES), ('--optimizer', cfg.optimizer, OPTIMIZERS),
+                       ('--batchnorm', cfg.batchnorm, BATCHNORM), ('--freeze-upto', cfg.freeze_upto, (None, *STAGES))):
+        if v not in ok: raise bad(opt, f"{v!r} is not one of {ok}")
+    if cfg.soa_layers is not None and (not isinstance(cfg.soa_layers, tuple) or not set(cfg.soa_layers) <= set(STAGES)):
+        raise bad('soa_layers', f"expected a tuple of stage names such as ('layer3', 'layer4') (the CLI's --soa-layers 45), got {cfg.soa_layers!r}")
+    for k in ('image_size', 'query_size', 'mining_pool', 'epochs', 'batch_size', 'update_every', 'val_every'):
         if getattr(cfg, k) < 1: raise bad('--' + k.replace('_', '-'), f"must be >= 1, got {getattr(cfg, k)}")
     if cfg.neg_num < 1 and (cfg.loss == 'triplet' or cfg.sos): raise bad('--neg-num', "triplet and SOS losses need >= 1 negative")
-    if cfg.lr <= 0 or cfg.ld < 0 or cfg.weight_decay < 0: raise bad('--lr/--ld/--weight-decay', "lr > 0, ld >= 0, weight decay >= 0")
+    if cfg.lr <= 0 or cfg.lr_decay < 0 or cfg.weight_decay < 0:
+        raise bad('--lr/--lr-decay/--weight-decay', "lr > 0, lr_decay >= 0, weight decay >= 0")
     for opt, v, ok, msg in (('--loss-margin', cfg.loss_margin, cfg.loss_margin >= 0, 'must be >= 0 (a distance margin)'),
                             ('--p', cfg.p, cfg.p is None or cfg.p >= 1, 'GeM p must be >= 1 (1 = average pooling, 3 = the usual start)'),
-                            ('--lambda', cfg.lambda_, cfg.lambda_ >= 0, 'the SOS weight must be >= 0'),
+                            ('--sos-lambda', cfg.sos_lambda, cfg.sos_lambda >= 0, 'the SOS weight must be >= 0'),
                             ('--momentum', cfg.momentum, 0 <= cfg.momentum < 1, 'must lie in [0, 1)'),
                             ('--neg-num', cfg.neg_num, cfg.neg_num >= 0, 'must be >= 0'),
                             ('--workers', cfg.workers, cfg.workers >= 0, 'must be >= 0')):
         if not ok: raise bad(opt, f"{msg}, got {v}")
     if cfg.soa is False and cfg.soa_layers: raise bad('--soa-layers', "given together with --no-soa")
     if cfg.tensorboard:
-        try: import torch.utils.tensorboard  # noqa: F401
+        try: import torch.utils.tensorboard  # noqa: F401  (optional package, checked only when asked for)
         except ImportError: raise bad('--tensorboard', "needs the tensorboard package: pip install tensorboard") from None
     return cfg
 
-# %% ../nbs/14_train.ipynb #112c39c9
+# %% ../nbs/14_train.ipynb #c14dc01f
 MODEL_OPTIONS = ('arch', 'pool', 'p', 'local_whitening', 'regional', 'whitening', 'soa', 'soa_layers')
 
-def soa_stages(s:str) -> tuple:
-    "Thesis SOA layer string -> ResNet stage names: '45' -> ('layer3', 'layer4') (conv_k is layer_{k-1})."
-    if not s or any(c not in '2345' for c in s):
-        raise ValueError(f"--soa-layers: expected digits 2-5 naming the conv stages followed by a block (e.g. '45'), got {s!r}")
-    return tuple(f'layer{int(c) - 1}' for c in sorted(set(s)))
-
-def model_overrides(cfg:TrainConfig) -> dict:
+def model_overrides(cfg:TrainConfig, # the recipe
+                   ) -> dict:
     "The model options set in `cfg` (not None), as `ModelConfig` overrides for `create_model`."
     ov = {k: getattr(cfg, k) for k in MODEL_OPTIONS if getattr(cfg, k) is not None}
     soa, layers = ov.pop('soa', None), ov.pop('soa_layers', None)
     if soa is False: ov['soa_layers'] = ()
-    elif soa or layers: ov['soa_layers'] = soa_stages(layers or '45')
+    elif soa or layers: ov['soa_layers'] = tuple(layers or ('layer3', 'layer4'))
     return ov
 
-def build_model(cfg:TrainConfig):
+def build_model(cfg:TrainConfig, # the recipe: model name, pretrained, overrides
+               ) -> nn.Module:
     "The network to train: `create_model(cfg.model, weights='imagenet' or None, **model_overrides(cfg))`."
-    from soi.model import create_model, ModelConfig
     ov, known = model_overrides(cfg), {f.name for f in fields(ModelConfig)}
     unknown = sorted(set(ov) - known)
     if unknown:
@@ -128,18 +153,35 @@ def build_model(cfg:TrainConfig):
                          f"ModelConfig ({sorted(known)}); the model cannot honour it")
     return create_model(cfg.model, weights='imagenet' if cfg.pretrained else None, **ov)
 
-# %% ../nbs/14_train.ipynb #285a0a2f
-_STAGE_MODULES = {'conv1': ('conv1', 'bn1'), 'conv2': ('layer1',), 'conv3': ('layer2',), 'conv4': ('layer3',),
-                  'conv5': ('layer4',)}
+# %% ../nbs/14_train.ipynb #97a7e552
+def batchnorm_mode(cfg:TrainConfig, # batchnorm ('auto' | 'frozen' | 'train') and pretrained
+                  ) -> str:
+    "'frozen' or 'train': `cfg.batchnorm`, where 'auto' is frozen for a pre-trained start (cfg.pretrained), else train."
+    if cfg.batchnorm not in BATCHNORM: raise ValueError(f"--batchnorm: {cfg.batchnorm!r} is not one of {BATCHNORM}")
+    if cfg.batchnorm != 'auto': return cfg.batchnorm
+    return 'frozen' if cfg.pretrained else 'train'
 
-def set_batchnorm_eval(net:nn.Module) -> nn.Module:
+def set_batchnorm_eval(net:nn.Module, # any network
+                      ) -> nn.Module:
     "Put every BatchNorm layer in eval mode (running statistics frozen); call after `net.train()`."
     for m in net.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm): m.eval()
     return net
 
+def set_train_mode(net:nn.Module, # the network (or its DDP wrapper)
+                   mode:str, # 'frozen': BatchNorm in eval mode; 'train': BatchNorm trains too
+                  ) -> nn.Module:
+    "`net.train()`, with BatchNorm frozen or training as `batchnorm_mode` says."
+    if mode not in ('frozen', 'train'): raise ValueError(f"mode: {mode!r} is not 'frozen' or 'train'")
+    net.train()
+    return set_batchnorm_eval(net) if mode == 'frozen' else net
+
+# %% ../nbs/14_train.ipynb #ed10c5a9
+_STAGE_MODULES = {'conv1': ('conv1', 'bn1'), 'layer1': ('layer1',), 'layer2': ('layer2',), 'layer3': ('layer3',),
+                  'layer4': ('layer4',)}
+
 def freeze_stages(net:nn.Module, # a ResNet-based network (trunk modules named conv1, bn1, layer1..layer4)
-                  upto:str|None, # last frozen stage: 'conv1'..'conv5'; None freezes nothing
+                  upto:str|None, # last frozen stage: 'conv1', 'layer1'..'layer4'; None freezes nothing
                  ) -> list[str]:
     "Freeze backbone stages conv1..`upto`; return the names of the frozen modules."
     if upto is None: return []
@@ -151,17 +193,19 @@ def freeze_stages(net:nn.Module, # a ResNet-based network (trunk modules named c
     names = [n for s in STAGES[:STAGES.index(upto) + 1] for n in _STAGE_MODULES[s]]
     missing = [n for n in names if not isinstance(getattr(trunks[0], n, None), nn.Module)]
     if missing: raise ValueError(f"freeze_upto: the trunk has no {missing} modules; use a smaller freeze_upto or None")
-    mods = [(n, getattr(trunks[0], n)) for n in names]
-    for _, m in mods: m.requires_grad_(False)
+    for n in names: getattr(trunks[0], n).requires_grad_(False)
     return names
 
-# %% ../nbs/14_train.ipynb #b14e6b85
-def pool_parameters(net:nn.Module) -> list:
-    "The GeM exponents `p` of the network (GeM / GeMmp modules from soi.pooling)."
-    from soi.pooling import GeM, GeMmp
+# %% ../nbs/14_train.ipynb #146ae38c
+def pool_parameters(net:nn.Module, # any network
+                   ) -> list:
+    "The trainable GeM exponents `p` of the network (GeM / GeMmp modules from soi.pooling)."
     return [m.p for m in net.modules() if isinstance(m, (GeM, GeMmp)) and m.p.requires_grad]
 
-def param_groups(net:nn.Module, lr:float, weight_decay:float) -> list[dict]:
+def param_groups(net:nn.Module, # the network to train
+                 lr:float, # learning rate of the weights
+                 weight_decay:float, # weight decay of the weights
+                ) -> list[dict]:
     "Optimizer groups: trainable weights at `lr`; GeM p at lr x 100 without weight decay (cirtorch/SOLAR)."
     ps = {id(p) for p in pool_parameters(net)}
     rest = [p for p in net.parameters() if p.requires_grad and id(p) not in ps]
@@ -169,247 +213,49 @@ def param_groups(net:nn.Module, lr:float, weight_decay:float) -> list[dict]:
     if ps: groups.append({'params': pool_parameters(net), 'lr': lr * 100, 'weight_decay': 0.0, 'name': 'gem_p'})
     return groups
 
-def make_optimizer(cfg:TrainConfig, net:nn.Module) -> tuple:
-    "`(optimizer, scheduler)`: Adam or SGD over `param_groups`, ExponentialLR with gamma = exp(-ld)."
+def make_optimizer(cfg:TrainConfig, # optimizer, lr, lr_decay, momentum, weight_decay
+                   net:nn.Module, # the network to train
+                  ) -> tuple:
+    "`(optimizer, scheduler)`: Adam or SGD over `param_groups`, ExponentialLR with gamma = exp(-lr_decay)."
     g = param_groups(net, cfg.lr, cfg.weight_decay)
     opt = (torch.optim.Adam(g, lr=cfg.lr, weight_decay=cfg.weight_decay) if cfg.optimizer == 'adam' else
            torch.optim.SGD(g, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay))
-    return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=math.exp(-cfg.ld))
+    return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=math.exp(-cfg.lr_decay))
 
-def clamp_pool(net:nn.Module, pmin:float=1.0):
+def clamp_pool(net:nn.Module, # the network being trained
+               pmin:float=1.0, # smallest allowed GeM exponent
+              ):
     "Keep every GeM exponent >= `pmin` (call after each optimizer step)."
     with torch.no_grad():
         for p in pool_parameters(net): p.clamp_(min=pmin)
 
-# %% ../nbs/14_train.ipynb #c852561e
+# %% ../nbs/14_train.ipynb #a92e8823
 def objective(x:torch.Tensor, # (N, D) descriptors of consecutive tuples
               label:torch.Tensor, # (N,) -1 query, 1 positive, 0 negative
-              cfg:TrainConfig, # loss, loss_margin, sos, lambda_
+              cfg:TrainConfig, # loss, loss_margin, sos, sos_lambda
              ) -> tuple:
-    "`(loss, first_order, sos)`: contrastive or triplet loss + lambda * SOS over the batch."
-    from soi.losses import contrastive_loss, triplet_loss, sos_loss
+    "`(loss, first_order, sos)`: contrastive or triplet loss + sos_lambda * SOS over the batch."
     first = (triplet_loss(x, label, margin=cfg.loss_margin) if cfg.loss == 'triplet'
              else contrastive_loss(x, label, margin=cfg.loss_margin))
     second = sos_loss(x, label) if cfg.sos else torch.zeros((), device=x.device, dtype=x.dtype)
-    return first + cfg.lambda_ * second, first, second
+    return first + cfg.sos_lambda * second, first, second
 
-# %% ../nbs/14_train.ipynb #e185631b
-def rng_state() -> dict:
-    "The python, numpy, torch and CUDA random states, as tensors and plain types (loadable with weights_only=True)."
-    name, keys, pos, has_gauss, gauss = np.random.get_state()
-    s = {'python': random.getstate(), 'torch': torch.get_rng_state(),
-         'numpy': {'name': str(name), 'keys': torch.from_numpy(keys.astype(np.int64)), 'pos': int(pos),
-                   'has_gauss': int(has_gauss), 'gauss': float(gauss)}}
-    if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
-    return s
-
-def set_rng_state(s:dict):
-    "Restore states saved by `rng_state`."
-    n = s['numpy']
-    random.setstate(s['python']); torch.set_rng_state(s['torch'])
-    np.random.set_state((n['name'], n['keys'].numpy().astype(np.uint32), n['pos'], n['has_gauss'], n['gauss']))
-    if 'cuda' in s and torch.cuda.is_available(): torch.cuda.set_rng_state_all(s['cuda'])
-
-def save_train_state(path:str|Path, net:nn.Module, optimizer, scheduler, epoch:int, cfg:TrainConfig,
-                     **extra) -> Path:
-    "Write the full training state to `path` atomically; `epoch` = number of finished epochs."
-    from soi.core import save_torch
-    state = {'model': net.state_dict(), 'meta': getattr(net, 'meta', {}), 'optimizer': optimizer.state_dict(),
-             'scheduler': scheduler.state_dict(), 'rng': rng_state(), 'epoch': epoch, 'config': asdict(cfg), **extra}
-    save_torch(path, state)   # atomic; a full disk raises OSError(ENOSPC)
-    return Path(path)
-
-def load_train_state(path:str|Path, net:nn.Module, optimizer, scheduler) -> dict:
-    "Restore model, optimizer, scheduler and random states from `path`; return the state dict (epoch, config...)."
-    path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"resume: {path} not found; train once without --resume first")
-    from soi.core import trusted
-    try: s = torch.load(path, map_location='cpu', weights_only=not trusted())
-    except Exception as e:
-        if 'Weights only load failed' in str(e) and __import__('zipfile').is_zipfile(path):   # torch's format, foreign objects
-            raise ValueError(f"--resume {path}: refused, the file holds objects other than tensors and plain data "
-                             "(a crafted or foreign file could run code when unpickled); pass --trust only if you "
-                             "trust its source") from None
-        raise ValueError(f"--resume {path}: not a readable training state ({type(e).__name__}: "
-                         f"{str(e).strip().splitlines()[0][:160]}); it may be truncated: resume from another "
-                         "checkpoint or train again without --resume") from None
-    net.load_state_dict(s['model']); optimizer.load_state_dict(s['optimizer']); scheduler.load_state_dict(s['scheduler'])
-    set_rng_state(s['rng'])
-    return s
-
-# %% ../nbs/14_train.ipynb #c3b306d5
-def setup_distributed(device:str) -> tuple:
-    "`(rank, world, device)`; joins the torchrun process group (nccl on CUDA, gloo on CPU) when WORLD_SIZE > 1."
-    import os, torch.distributed as dist
-    world, rank, local = (int(os.environ.get(k, d)) for k, d in (('WORLD_SIZE', 1), ('RANK', 0), ('LOCAL_RANK', 0)))
-    if world > 1:
-        if device.startswith('cuda'): device = f'cuda:{local}'; torch.cuda.set_device(local)
-        if not dist.is_initialized(): dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo')
-    return rank, world, device
-
-def sharded_describer(rank:int, world:int, workers:int=0):
-    "A mining describer: rank r extracts paths[r::world] with soi.extract, then all ranks all-gather the rows."
-    def describe(net, paths, image_size):
-        from soi.extract import extract_features
-        X = extract_features(net, paths[rank::world], image_size=image_size, scales=(1,),
-                             device=str(next(net.parameters()).device), workers=workers, progress=False)
-        if world == 1: return X
-        import torch.distributed as dist
-        parts = [None] * world; dist.all_gather_object(parts, X)
-        out = np.empty((len(paths), max(p.shape[1] for p in parts)), np.float32)
-        for r, p in enumerate(parts): out[r::world] = p
-        return out
-    return describe
-
-# %% ../nbs/14_train.ipynb #146ae38c
-def validate(net:nn.Module, name:str, image_size:int=1024, data=None, device:str|None=None, workers:int=0) -> dict:
-    "Revisited E/M/H results of `net` on benchmark `name` (single scale, no whitening)."
-    from soi.data import open_dataset
-    from soi.extract import extract_features
-    from soi.evaluate import evaluate_revisited
-    from soi.index import knn
-    ds = open_dataset(name, data=data)
-    kw = dict(image_size=image_size, scales=(1,), device=device, workers=workers, progress=False)
-    X = extract_features(net, ds.db_paths, **kw)                     # (ndb, D)
-    Q = extract_features(net, ds.query_paths, bbxs=ds.bbxs, **kw)    # (nq, D)
-    _, ranks = knn(Q, X, len(X))                                     # (nq, ndb): the full ranking
-    return evaluate_revisited(ranks, ds.gnd)
-
-# %% ../nbs/14_train.ipynb #b33ed46a
-def train_epoch(model:nn.Module, # the network, or its DDP wrapper
-                net:nn.Module, # the bare network (GeM p clamping)
-                ds, # soi.mining.TupleDataset with this epoch's tuples
-                optimizer, cfg:TrainConfig, epoch:int, rank:int=0, world:int=1, device:str='cpu',
-               ) -> list[dict]:
-    "Train one epoch over the mined tuples; return one row per batch (loss, first-order and SOS parts)."
-    from contextlib import nullcontext
-    from torch.utils.data import DataLoader
-    from soi.mining import collate_tuples
-    B, b = cfg.batch_size, cfg.batch_size // world
-    order = np.random.default_rng([cfg.seed, epoch, 1]).permutation(len(ds))
-    batches = [order[i:i + B][rank * b:(rank + 1) * b].tolist() for i in range(0, len(order) - B + 1, B)]
-    if not batches: raise ValueError(f"--query-size: {len(ds)} tuples make no batch of --batch-size {B}")
-    loader = DataLoader(ds, batch_sampler=batches, collate_fn=collate_tuples, num_workers=cfg.workers)
-    model.train(); set_batchnorm_eval(model); optimizer.zero_grad(set_to_none=True)
-    dev, rows = torch.device(device), []
-    bar = _progress(loader, cfg.progress and rank == 0, f'epoch {epoch + 1}/{cfg.epochs}')
-    for i, (x, y) in enumerate(bar):
-        x, y, step = x.to(dev), y.to(dev), (i + 1) % cfg.update_every == 0
-        with (model.no_sync() if world > 1 and not step else nullcontext()):
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=_use_amp(cfg, dev)):
-                out = model(x)                                            # (b*(2+k), D)
-            out = out.float()
-            if world > 1:
-                import torch.distributed.nn.functional as dnn
-                out, y = torch.cat(dnn.all_gather(out)), torch.cat([y] * world)   # (B*(2+k), D), gradients kept
-            loss, first, second = objective(out, y, cfg)
-            loss.backward()
-        if step: optimizer.step(); clamp_pool(net); optimizer.zero_grad(set_to_none=True)
-        rows.append({'epoch': epoch + 1, 'step': i + 1, 'loss': loss.item(), 'first': first.item(), 'sos': second.item()})
-        if hasattr(bar, 'set_postfix'): bar.set_postfix(loss=f"{rows[-1]['loss']:.4f}")
-    return rows
-
-def _use_amp(cfg, dev) -> bool:
-    "bf16 autocast for training: cfg.amp on CUDA and on CPUs with bf16 matrix units (emulated bf16 is slower than fp32)."
-    from soi.config import resolve_precision
-    return bool(cfg.amp) and dev.type in ('cuda', 'cpu') and resolve_precision('auto', dev) == 'bf16'
-
-def _progress(it, show:bool, desc:str):
-    if not show: return it
-    from tqdm.auto import tqdm
-    return tqdm(it, desc=desc, leave=False)
-
-# %% ../nbs/14_train.ipynb #21b27994
-def _write_csv(path:Path, rows:list):
-    import pandas as pd
-    from soi.core import atomic_write
-    with atomic_write(path) as tmp: pd.DataFrame(rows).to_csv(tmp, index=False)
-
-def _epoch_row(epoch, rows, mining, optimizer, net, val, seconds) -> dict:
-    r = {'epoch': epoch + 1, 'loss': float(np.mean([s['loss'] for s in rows])),
-         'first': float(np.mean([s['first'] for s in rows])), 'sos': float(np.mean([s['sos'] for s in rows])),
-         'lr': optimizer.param_groups[0]['lr'], 'seconds': round(seconds, 2)}
-    ps = pool_parameters(net)
-    if ps: r['p'] = float(ps[0].detach().mean())
-    r.update({k: v for k, v in mining.items() if k not in ('epoch',)})
-    for k, v in (val or {}).items(): r[f'val_{k}_mAP'] = v['mAP']
-    return r
-
-# %% ../nbs/14_train.ipynb #e8db5c0e
-def train(cfg:TrainConfig, # the recipe (see `recipes`, `parse_train_args`)
-          net:nn.Module|None=None, # a network to train instead of build_model(cfg) (needs .meta mean/std)
-         ) -> dict:
-    "Train with hard-negative mining; returns {'history', 'steps', 'net', 'export_dir'}. Runs under torchrun too."
-    import time, torch.distributed as dist
-    from soi.config import get_config, seed_everything
-    from soi.mining import open_tuple_source, TupleDataset
-    check_config(cfg)
-    sc = get_config(data=cfg.data, device=cfg.device)
-    rank, world, device = setup_distributed(sc.device)
-    if cfg.batch_size % world: raise ValueError(f"--batch-size: {cfg.batch_size} is not a multiple of the {world} processes")
-    seed_everything(cfg.seed)
-    net = net if net is not None else build_model(cfg)
-    freeze_stages(net, cfg.freeze_upto); net.to(device)
-    optimizer, scheduler = make_optimizer(cfg, net)
-    out, start, history, steps = Path(cfg.export_dir), 0, [], []
-    if cfg.resume:
-        s = load_train_state(out/'last.pt' if cfg.resume == 'last' else cfg.resume, net, optimizer, scheduler)
-        start, history, steps = s['epoch'], s.get('history', []), s.get('steps', [])
-    ds = TupleDataset(open_tuple_source(cfg.training_dataset, 'train', data=sc), cfg.image_size, cfg.neg_num,
-                      cfg.query_size, cfg.pool_size, mean=net.meta['mean'], std=net.meta['std'], seed=cfg.seed,
-                      mine_image_size=cfg.mine_image_size)
-    if cfg.val_dataset and rank == 0:                 # check every input before the first epoch, not after it
-        from soi.data import open_dataset
-        try: open_dataset(cfg.val_dataset, data=sc)
-        except FileNotFoundError as e: raise FileNotFoundError(f"--val-dataset: {e}; or pass --val-dataset none") from None
-    model = net
-    if world > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-        model = DDP(net, device_ids=[torch.device(device).index] if device.startswith('cuda') else None)
-    tb = _tensorboard(out) if cfg.tensorboard and rank == 0 else None
-    for epoch in range(start, cfg.epochs):
-        t0 = time.time()
-        mining = ds.create_epoch_tuples(net, epoch, describe=sharded_describer(rank, world, cfg.workers))
-        if world > 1: obj = [ds.nidxs]; dist.broadcast_object_list(obj, 0); ds.nidxs = obj[0]
-        rows = train_epoch(model, net, ds, optimizer, cfg, epoch, rank, world, device)
-        lr_used = optimizer.param_groups[0]['lr']; scheduler.step()
-        row = {**_epoch_row(epoch, rows, mining, optimizer, net, None, time.time() - t0), 'lr': lr_used, 'world': world}
-        if rank == 0:   # the epoch's work is saved before validation, which may fail
-            save_train_state(out/'last.pt', net, optimizer, scheduler, epoch + 1, cfg, history=history + [row],
-                             steps=steps + rows)
-        val = None
-        if cfg.val_dataset and rank == 0 and ((epoch + 1) % cfg.val_every == 0 or epoch + 1 == cfg.epochs):
-            val = validate(net, cfg.val_dataset, cfg.val_image_size, data=sc, device=device, workers=cfg.workers)
-            row = {**_epoch_row(epoch, rows, mining, optimizer, net, val, time.time() - t0), 'lr': lr_used, 'world': world}
-        history.append(row); steps.extend(rows)
-        if rank == 0:
-            if val is not None:
-                save_train_state(out/'last.pt', net, optimizer, scheduler, epoch + 1, cfg, history=history, steps=steps)
-            _write_csv(out/'log.csv', history); _write_csv(out/'steps.csv', steps)
-            if tb is not None:
-                for k, v in row.items():
-                    if isinstance(v, (int, float)) and k != 'epoch': tb.add_scalar(k, v, epoch + 1)
-        if world > 1: dist.barrier()
-    if rank == 0: _save_model(out/'model.pt', net, cfg)
-    return {'history': history, 'steps': steps, 'net': net, 'export_dir': out}
-
-def _tensorboard(out:Path):
-    from torch.utils.tensorboard import SummaryWriter
-    return SummaryWriter(log_dir=str(out/'tensorboard'))
-
-def _save_model(path:Path, net:nn.Module, cfg:TrainConfig):
-    try: from soi.model import save_checkpoint
-    except ImportError: return None
-    if not hasattr(net, 'meta') or 'config' not in net.meta: return None   # not a soi.model network
-    return save_checkpoint(path, net, train_config=asdict(cfg))
-
-# %% ../nbs/14_train.ipynb #361f1bca
-_none = lambda s: None if s.lower() in ('none', '') else s
+# %% ../nbs/14_train.ipynb #c7fb88c7
 def _or_none(t): return lambda s: None if s.lower() in ('none', '') else t(s)  # 'none' -> None, else t(s)
-_TYPES, _CHOICES = {'str': str, 'int': int, 'float': float}, {'loss': LOSSES, 'optimizer': OPTIMIZERS}
+
+def _upto(s:str) -> str:
+    "One stage for --freeze-upto: 'conv4' -> 'layer3'."
+    st = _stages(s)
+    if len(st) != 1: raise ValueError(f"--freeze-upto: expected one stage such as conv4 or layer3, got {s!r}")
+    return st[0]
+
+_TYPES = {'str': str, 'int': int, 'float': float, 'tuple': _stages}
+_CHOICES = {'loss': LOSSES, 'optimizer': OPTIMIZERS, 'batchnorm': BATCHNORM}
+_CONVERT = {'freeze_upto': _upto}    # a str field whose CLI spelling is converted
+_ALIASES = {'lr_decay': ('--ld',), 'sos_lambda': ('--lambda',), 'mining_pool': ('--pool-size',)}   # thesis / cirtorch flags
 _OWN = ('export_dir', 'pretrained', 'resume', 'device', 'data')  # positional, paired or shared (add_config_args)
 
-def _flag(name:str) -> str: return '--' + name.rstrip('_').replace('_', '-')  # lambda_ -> --lambda
+def _flag(name:str) -> str: return '--' + name.replace('_', '-')
 
 def _field_flags(cfg_cls=TrainConfig) -> tuple[list, list]:
     "(flag, field, argparse kwargs) of every valued field, and the names of the bool fields (--x / --no-x)."
@@ -418,24 +264,25 @@ def _field_flags(cfg_cls=TrainConfig) -> tuple[list, list]:
         if f.name in _OWN: continue
         t = str(f.type).replace(' ', ''); base, optional = t.removesuffix('|None'), t.endswith('|None')
         if base == 'bool': switches.append(f.name); continue
+        conv = _CONVERT.get(f.name, _TYPES[base])
         kw = ({'choices': _CHOICES[f.name]} if f.name in _CHOICES else
-              {'type': (_or_none if optional else lambda t: t)(_TYPES[base]), 'metavar': f.name.rstrip('_').upper()})
+              {'type': _or_none(conv) if optional else conv, 'metavar': f.name.upper()})
         flags.append((_flag(f.name), f.name, kw))
     return flags, switches
 
 _FLAGS, _SWITCHES = _field_flags()
 
-def _field_help(name:str, doc:str|None) -> str:
+# %% ../nbs/14_train.ipynb #361f1bca
+def _field_help(name:str, # a TrainConfig field
+                doc:str|None, # its docment
+               ) -> str:
     "The field's docment and its value in each recipe ('%' escaped for argparse)."
     vals = {r: getattr(c, name) for r, c in recipes.items()}
     toy = vals.pop('toy'); other = '; '.join(f'{r}: {v!r}' for r, v in vals.items() if v != toy)
     return f"{doc or ''} (default: {toy!r}{'; ' + other if other else ''})".strip().replace('%', '%%')
 
-def train_parser():
+def train_parser() -> argparse.ArgumentParser:
     "The argparse parser of `soi train` (options default to 'not given', so the recipe decides)."
-    import argparse
-    from fastcore.docments import docments
-    from soi.config import add_config_args
     doc = docments(TrainConfig)                          # {field: its comment in the TrainConfig source}
     p = argparse.ArgumentParser(prog='soi train', description='Train a retrieval network with hard-negative mining. '
                                 'Every option overrides one field of the recipe (soi.train.TrainConfig); the defaults '
@@ -443,14 +290,16 @@ def train_parser():
                                 argument_default=argparse.SUPPRESS)
     p.add_argument('export_dir', metavar='EXPORT_DIR', help=doc['export_dir'])
     p.add_argument('--recipe', choices=sorted(recipes), default='toy', help='starting recipe (default: toy)')
-    for flag, dest, kw in _FLAGS: p.add_argument(flag, dest=dest, help=_field_help(dest, doc[dest]), **kw)
+    for flag, dest, kw in _FLAGS:
+        p.add_argument(flag, *_ALIASES.get(dest, ()), dest=dest, help=_field_help(dest, doc[dest]), **kw)
     for k in _SWITCHES: p.add_argument(_flag(k), dest=k, action=argparse.BooleanOptionalAction, help=_field_help(k, doc[k]))
     p.add_argument('--not-pretrained', dest='pretrained', action='store_false', help='random initialisation (pretrained=False)')
     p.add_argument('--pretrained', dest='pretrained', action='store_true', help=_field_help('pretrained', doc['pretrained']))
     p.add_argument('--resume', nargs='?', const='last', help=f"{doc['resume']}; --resume alone: EXPORT_DIR/last.pt")
     return add_config_args(p)
 
-def parse_train_args(argv:list[str]|None=None) -> TrainConfig:
+def parse_train_args(argv:list[str]|None=None, # the arguments after `soi train` (None: sys.argv)
+                    ) -> TrainConfig:
     "The `TrainConfig` for `soi train` arguments: the recipe, overridden by every option given."
     a = vars(train_parser().parse_args(argv))
     for k in ('results', 'figures'):
@@ -458,12 +307,3 @@ def parse_train_args(argv:list[str]|None=None) -> TrainConfig:
     cfg = recipes[a.pop('recipe', 'toy')]
     if a.get('soa') is False and 'soa_layers' not in a: a['soa_layers'] = None   # --no-soa drops the recipe's layers
     return replace(cfg, **a)
-
-def cli_train(argv:list[str]|None=None) -> int:
-    "`soi train EXPORT_DIR [options]`."
-    res = train(parse_train_args(argv))
-    last = res['history'][-1] if res['history'] else {}
-    pct = lambda k, v: f"{k}={100 * v:.2f}%" if k.startswith('val_') and k.endswith('_mAP') else f"{k}={v:.4g}"
-    print(f"trained {len(res['history'])} epochs into {res['export_dir']}: " +   # mAP in percent, as soi evaluate prints it
-          '  '.join(pct(k, v) for k, v in last.items() if isinstance(v, float)))
-    return 0
