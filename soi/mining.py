@@ -11,13 +11,26 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from .core import IMAGENET_MEAN, IMAGENET_STD
+from fastcore.basics import patch
+from PIL import Image
+from .config import get_config, SoiConfig
+from .core import IMAGENET_MEAN, IMAGENET_STD, check_rows, load_pickle
+from .data import open_training_set, load_image
+from .extract import extract_features
 
 # %% auto #0
 __all__ = ['TupleSource', 'tuples_from_labels', 'tuples_from_training_set', 'read_gl18', 'read_gldv2_csv', 'open_tuple_source',
            'select_negatives', 'square_crop', 'to_tensor', 'collate_tuples', 'TupleDataset']
 
 # %% ../nbs/13_mining.ipynb #cff1962e
+def _int_clusters(c, # (N,) cluster ids, any hashable values
+                 ) -> np.ndarray:
+    "Cluster ids as int64; non-integer ids (strings) are mapped to 0..K-1 in sorted order."
+    a = np.asarray(c)
+    if a.dtype.kind in 'iu': return a.astype(np.int64).reshape(-1)
+    return np.unique(a.astype(str), return_inverse=True)[1].astype(np.int64).reshape(-1)
+
+# %% ../nbs/13_mining.ipynb #fc39d91b
 @dataclass
 class TupleSource:
     "Images, their cluster ids and the (query, positives) training pairs of one training split."
@@ -44,12 +57,6 @@ class TupleSource:
         return (f"TupleSource({self.name!r}: {len(self.paths)} images, {len(np.unique(self.cluster))} clusters, "
                 f"{len(self.qidxs)} query/positive pairs)")
 
-def _int_clusters(c) -> np.ndarray:
-    "Cluster ids as int64; non-integer ids (strings) are mapped to 0..K-1 in sorted order."
-    a = np.asarray(c)
-    if a.dtype.kind in 'iu': return a.astype(np.int64).reshape(-1)
-    return np.unique(a.astype(str), return_inverse=True)[1].astype(np.int64).reshape(-1)
-
 # %% ../nbs/13_mining.ipynb #80261107
 def tuples_from_labels(paths:list, # (N,) image paths
                        labels, # (N,) label per image (any hashable); same label = same landmark
@@ -64,7 +71,7 @@ def tuples_from_labels(paths:list, # (N,) image paths
     if not q: raise ValueError("labels: no label has two images, so there is no positive pair to train on")
     return TupleSource(paths, cl, q, [[j for j in members[int(cl[i])] if j != i] for i in q], name=name)
 
-# %% ../nbs/13_mining.ipynb #b82cf58f
+# %% ../nbs/13_mining.ipynb #a502f5b8
 def tuples_from_training_set(ts, # a `soi.data.TrainingSet` (SfM-120k-format pickle)
                              split:str='train', # 'train' or 'val'
                              name:str|None=None, # name shown in logs (default: the set's name)
@@ -80,13 +87,13 @@ def read_gl18(pkl:str|Path, # SOLAR's db_gl18.pkl
     "A `TupleSource` from SOLAR's Google-Landmarks-2018 `db_gl18.pkl`."
     pkl, ims_root = Path(pkl), Path(ims_root)
     if not pkl.is_file(): raise FileNotFoundError(f"{pkl} not found; make it with SOLAR's data/train/gl18/create_db_pickle.py")
-    from soi.core import load_pickle
     db = load_pickle(pkl)   # restricted unpickler (--trust lifts it)
     if split not in db: raise KeyError(f"split: {split!r} not in {pkl} (has {sorted(db)})")
     db = db[split]
     return TupleSource([ims_root/f'{c}.jpg' for c in db['cids']], db['cluster'], db['qidxs'], db['pidxs'],
                        name=f'gl18/{split}')
 
+# %% ../nbs/13_mining.ipynb #d5dd03d0
 def read_gldv2_csv(csv_path:str|Path, # GLDv2 train CSV with columns id, landmark_id
                    ims_root:str|Path, # folder holding a/b/c/abc....jpg
                   ) -> TupleSource:
@@ -102,22 +109,41 @@ def read_gldv2_csv(csv_path:str|Path, # GLDv2 train CSV with columns id, landmar
     paths = [ims_root/i[0]/i[1]/i[2]/f"{i}.jpg" for i in df['id']]
     return tuples_from_labels(paths, df['landmark_id'].to_numpy(), name='gldv2')
 
-# %% ../nbs/13_mining.ipynb #5db98ff9
+# %% ../nbs/13_mining.ipynb #c606b1d6
 def open_tuple_source(name:str, # 'gl18', 'gldv2', 'retrieval-SfM-120k', 'toy-small', ...
                       split:str='train', # 'train' or 'val'
                       data=None, # data root, SoiConfig or None (soi.config rule)
                      ) -> TupleSource:
     "The `TupleSource` of training set `name` under the data root."
-    from soi.config import get_config, SoiConfig
     root = data.data if isinstance(data, SoiConfig) else get_config(data=data).data
     if name == 'gl18': return read_gl18(root/'train/gl18/db_gl18.pkl', root/'train/gl18/train', split)
     if name == 'gldv2':
         if split != 'train': raise ValueError("split: GLDv2 has only a 'train' CSV; use split='train'")
         return read_gldv2_csv(root/'train/gldv2/train.csv', root/'train/gldv2/train')
-    from soi.data import open_training_set
     return tuples_from_training_set(open_training_set(name, data=root), split, name=f'{name}/{split}')
 
-# %% ../nbs/13_mining.ipynb #5e447da9
+# %% ../nbs/13_mining.ipynb #a8f07768
+def _negatives_chunk(q:torch.Tensor, # (c, D) query rows of one chunk
+                     c:torch.Tensor, # (c,) their cluster ids
+                     P:torch.Tensor, # (npool, D) pool rows
+                     pc:torch.Tensor, # (npool,) pool cluster ids
+                     neg_num:int, # negatives per query
+                    ) -> torch.Tensor:
+    "(c, neg_num) pool positions: per query, the best-ranked image of each other cluster, in rank order."
+    order = torch.sort(q @ P.T, dim=1, descending=True, stable=True).indices   # (c, npool) pool positions by rank
+    cr = pc[order]                                                   # (c, npool) cluster of each ranked image
+    v, o2 = torch.sort(cr, dim=1, stable=True)                       # group by cluster, rank order kept
+    head = torch.ones_like(v, dtype=torch.bool); head[:, 1:] = v[:, 1:] != v[:, :-1]
+    first = torch.zeros_like(head).scatter_(1, o2, head)             # first (best-ranked) image of each cluster
+    take = first & (cr != c[:, None])
+    take &= take.cumsum(1) <= neg_num
+    short = (take.sum(1) < neg_num).nonzero()
+    if len(short):
+        raise ValueError(f"pool: query {int(short[0])} of the chunk has fewer than neg_num={neg_num} other clusters in "
+                         f"the pool of {len(P)}; enlarge mining_pool or lower neg_num")
+    return order[take].view(len(q), neg_num)                          # rank order preserved row by row
+
+# %% ../nbs/13_mining.ipynb #63a1d621
 def select_negatives(qvecs, # (nq, D) query descriptors (torch or numpy), L2-normalised
                      poolvecs, # (npool, D) pool descriptors
                      qcluster, # (nq,) int cluster id of each query
@@ -126,8 +152,6 @@ def select_negatives(qvecs, # (nq, D) query descriptors (torch or numpy), L2-nor
                      chunk:int=512, # queries per block (memory: chunk x npool scores)
                     ) -> tuple:
     "Hard negatives per query: `(nidx (nq, neg_num) pool positions, ndist (nq, neg_num) distances)`, numpy."
-    import torch
-    from soi.core import check_rows
     Q, P = (torch.as_tensor(check_rows(v, n)) for v, n in ((qvecs, 'qvecs'), (poolvecs, 'poolvecs')))
     P = P.to(Q.device, Q.dtype)
     if Q.shape[1] != P.shape[1]: raise ValueError(f"poolvecs: expected D={Q.shape[1]} like qvecs, got {P.shape[1]}")
@@ -136,86 +160,85 @@ def select_negatives(qvecs, # (nq, D) query descriptors (torch or numpy), L2-nor
         raise ValueError(f"qcluster/poolcluster: expected {len(Q)}/{len(P)} ids (one per row), got {len(qc)}/{len(pc)}")
     nidx, ndist = [], []
     for s in range(0, len(Q), chunk):
-        q, c = Q[s:s+chunk], qc[s:s+chunk]
-        order = torch.sort(q @ P.T, dim=1, descending=True, stable=True).indices   # (c, npool) pool positions by rank
-        cr = pc[order]                                                   # (c, npool) cluster of each ranked image
-        v, o2 = torch.sort(cr, dim=1, stable=True)                       # group by cluster, rank order kept
-        head = torch.ones_like(v, dtype=torch.bool); head[:, 1:] = v[:, 1:] != v[:, :-1]
-        first = torch.zeros_like(head).scatter_(1, o2, head)             # first (best-ranked) image of each cluster
-        take = first & (cr != c[:, None])
-        take &= take.cumsum(1) <= neg_num
-        short = (take.sum(1) < neg_num).nonzero()
-        if len(short):
-            raise ValueError(f"pool: query {s + int(short[0])} has fewer than neg_num={neg_num} other clusters in the "
-                             f"pool of {len(P)}; enlarge pool_size or lower neg_num")
-        n = order[take].view(len(q), neg_num)                            # rank order preserved row by row
+        q = Q[s:s+chunk]
+        n = _negatives_chunk(q, qc[s:s+chunk], P, pc, neg_num)           # (c, neg_num)
         nidx.append(n); ndist.append((q[:, None, :] - P[n] + 1e-6).norm(dim=-1))
     if not nidx: return np.zeros((0, neg_num), np.int64), np.zeros((0, neg_num), np.float32)
     return torch.cat(nidx).cpu().numpy(), torch.cat(ndist).float().cpu().numpy()
 
-# %% ../nbs/13_mining.ipynb #5a2fe589
+# %% ../nbs/13_mining.ipynb #1ed10649
 def square_crop(img, # PIL image
                 image_size:int, # output side
                 rng:np.random.Generator, # where the crop offset comes from
                ):
     "A random square crop of side min(w, h), resized to `image_size` x `image_size` (PIL)."
-    from PIL import Image
     w, h = img.size; s = min(w, h)
     x0, y0 = int(rng.integers(0, w - s + 1)), int(rng.integers(0, h - s + 1))
     return img.crop((x0, y0, x0 + s, y0 + s)).resize((image_size, image_size), Image.BILINEAR)
 
-def to_tensor(img, mean, std):
+def to_tensor(img, # PIL RGB image
+              mean, # 3 channel means (the network's meta)
+              std, # 3 channel standard deviations
+             ) -> torch.Tensor:
     "PIL RGB -> (3, H, W) float tensor normalised by `mean`, `std`."
-    import torch
     x = torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.).permute(2, 0, 1)   # (H, W, 3) -> (3, H, W)
     return (x - torch.tensor(mean).view(3, 1, 1)) / torch.tensor(std).view(3, 1, 1)
 
+# %% ../nbs/13_mining.ipynb #bc5cfc63
 def collate_tuples(batch:list, # [(x (2+k, 3, S, S), label (2+k,)), ...]
                   ) -> tuple:
     "Concatenate tuples into one batch `(x (B*(2+k), 3, S, S), label (B*(2+k),))`; tuples stay consecutive."
-    import torch
     return torch.cat([b[0] for b in batch]), torch.cat([b[1] for b in batch])
 
-# %% ../nbs/13_mining.ipynb #19083b4d
+# %% ../nbs/13_mining.ipynb #22161d3f
 class TupleDataset(Dataset):
     "Training tuples (q, p, n1..nk) of one epoch, with negatives mined by the current network."
-    def __init__(self, source:TupleSource, image_size:int=1024, neg_num:int=5, query_size:int=2000,
-                 pool_size:int=20000, mean=IMAGENET_MEAN, std=IMAGENET_STD, seed:int=0,
-                 mine_image_size:int|None=None, loader=None):
-        if neg_num < 0 or query_size < 1 or pool_size < 1 or image_size < 8:
-            raise ValueError(f"neg_num/query_size/pool_size/image_size: got {neg_num}/{query_size}/{pool_size}/{image_size}")
+    def __init__(self, source:TupleSource, # images, clusters and training pairs
+                 image_size:int=1024, # side of the square training crops
+                 neg_num:int=5, # hard negatives per query
+                 query_size:int=2000, # queries drawn per epoch
+                 mining_pool:int=20000, # images described per epoch to mine negatives from (cirtorch's pool_size)
+                 mean=IMAGENET_MEAN, # normalisation of the network (its meta)
+                 std=IMAGENET_STD, # idem
+                 seed:int=0, # seeds the draws and crops with the epoch
+                 mine_image_size:int|None=None, # longer side when describing (None: image_size)
+                 loader=None, # path -> PIL image (None: soi.data.load_image)
+                ):
+        if neg_num < 0 or query_size < 1 or mining_pool < 1 or image_size < 8:
+            raise ValueError(f"neg_num/query_size/mining_pool/image_size: got {neg_num}/{query_size}/{mining_pool}/{image_size}")
         self.source, self.image_size, self.neg_num, self.seed = source, image_size, neg_num, seed
-        self.query_size, self.pool_size = min(query_size, len(source)), min(pool_size, len(source.paths))
+        self.query_size, self.mining_pool = min(query_size, len(source)), min(mining_pool, len(source.paths))
         self.mean, self.std, self.mine_image_size = tuple(mean), tuple(std), mine_image_size or image_size
         self.loader, self.epoch = loader, None
         self.qidxs, self.pidxs, self.nidxs = [], [], []
     def __len__(self): return len(self.qidxs)
     def __repr__(self):
         return (f"TupleDataset({self.source.name!r}, image_size={self.image_size}, neg_num={self.neg_num}, "
-                f"query_size={self.query_size}, pool_size={self.pool_size}, {len(self)} tuples)")
+                f"query_size={self.query_size}, mining_pool={self.mining_pool}, {len(self)} tuples)")
 
-# %% ../nbs/13_mining.ipynb #eeb00961
+# %% ../nbs/13_mining.ipynb #eb62d9b7
 def _describe_extract(net, paths, image_size):
     "Default describer: soi.extract.extract_features on the network's device, rows L2-normalised."
-    from soi.extract import extract_features
     dev = next(net.parameters()).device
     return extract_features(net, paths, image_size=image_size, scales=(1,), device=str(dev), progress=False)
 
-def _draw(self, epoch):
+def _draw(self:TupleDataset, epoch:int):
     "Queries, positives and pool of `epoch` from a generator seeded by (seed, epoch)."
     rng, s = np.random.default_rng([self.seed, epoch]), self.source
     pick = rng.permutation(len(s))[:self.query_size]
     q = s.qidxs[pick]
     p = np.array([s.pidxs[j][rng.integers(len(s.pidxs[j]))] for j in pick], dtype=np.int64)
-    pool = rng.permutation(len(s.paths))[:self.pool_size]
+    pool = rng.permutation(len(s.paths))[:self.mining_pool]
     return q, p, pool
 
-def _create_epoch_tuples(self, net, # the current network (put in eval mode while describing)
+# %% ../nbs/13_mining.ipynb #cd81ed68
+@patch
+def create_epoch_tuples(self:TupleDataset,
+                        net, # the current network (put in eval mode while describing)
                         epoch:int, # epoch number; seeds the draw
                         describe=None, # (net, paths, image_size) -> (N, D) rows; default soi.extract
                        ) -> dict:
     "Draw this epoch's queries/positives/pool, mine `neg_num` hard negatives per query; return statistics."
-    import torch
     q, p, pool = _draw(self, epoch)
     self.qidxs, self.pidxs, self.epoch = q.tolist(), p.tolist(), epoch
     if self.neg_num == 0:
@@ -236,22 +259,17 @@ def _create_epoch_tuples(self, net, # the current network (put in eval mode whil
     return {'epoch': epoch, 'n_tuples': len(q), 'avg_pos_dist': float(pd.mean()), 'avg_neg_dist': float(nd.mean()),
             'avg_hardest_neg_dist': float(nd[:, 0].mean()), 'frac_neg_closer': float((nd < pd[:, None]).mean())}
 
-TupleDataset.create_epoch_tuples = _create_epoch_tuples
+# %% ../nbs/13_mining.ipynb #46f428c3
+def _load(self:TupleDataset, path):
+    "The dataset's loader, else soi.data.load_image."
+    return self.loader(path) if self.loader is not None else load_image(path)
 
-# %% ../nbs/13_mining.ipynb #d27f9aab
-def _load(self, path):
-    if self.loader is not None: return self.loader(path)
-    from soi.data import load_image
-    return load_image(path)
-
-def _getitem(self, i:int):
+@patch
+def __getitem__(self:TupleDataset, i:int):
     "Tuple `i` of the epoch: `(x (2+k, 3, S, S), label (2+k,))` with labels -1, 1, 0, ..., 0."
-    import torch
     if not len(self): raise RuntimeError("no tuples yet: call create_epoch_tuples(net, epoch) first")
     rng = np.random.default_rng([self.seed, self.epoch, i])
     idx = [self.qidxs[i], self.pidxs[i], *self.nidxs[i]]
     x = torch.stack([to_tensor(square_crop(_load(self, self.source.paths[j]), self.image_size, rng), self.mean, self.std)
                      for j in idx])
     return x, torch.tensor([-1., 1.] + [0.] * len(self.nidxs[i]))
-
-TupleDataset.__getitem__ = _getitem

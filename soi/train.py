@@ -298,6 +298,7 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument('--resume', nargs='?', const='last', help=f"{doc['resume']}; --resume alone: EXPORT_DIR/last.pt")
     return add_config_args(p)
 
+# %% ../nbs/14_train.ipynb #c2e1e970
 def parse_train_args(argv:list[str]|None=None, # the arguments after `soi train` (None: sys.argv)
                     ) -> TrainConfig:
     "The `TrainConfig` for `soi train` arguments: the recipe, overridden by every option given."

@@ -66,6 +66,7 @@ def save_train_state(path:str|Path, # where to write (atomically)
     save_torch(path, state)   # atomic; a full disk raises OSError(ENOSPC)
     return Path(path)
 
+# %% ../nbs/14a_train_loop.ipynb #42988d6c
 def load_train_state(path:str|Path, # a file written by save_train_state
                      net:nn.Module, optimizer, scheduler, # restored in place
                     ) -> dict:

@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_train_resume import TinyNet, tiny_config   # the same tiny network and recipe
 
 from soi.data import write_training_fixture
-from soi.train import train
+from soi.train_loop import train
 
 # 4 tuples = 2 per rank; SGD (unlike Adam) sees a wrong gradient scale; update_every=2 covers no_sync
 CFG = dict(batch_size=4, epochs=3, query_size=8, optimizer='sgd', lr=0.05, update_every=2,

@@ -4,7 +4,8 @@ import torch, torchvision
 from torch import nn
 from soi.data import write_training_fixture
 from soi.pooling import GeM
-from soi.train import TrainConfig, train
+from soi.train import TrainConfig
+from soi.train_loop import train
 
 
 class TinyNet(nn.Module):
@@ -21,8 +22,8 @@ class TinyNet(nn.Module):
 
 def tiny_config(data, out, **kw) -> TrainConfig:
     base = dict(export_dir=str(out), training_dataset='fixture', data=str(data), device='cpu', image_size=32,
-                mine_image_size=32, neg_num=2, query_size=6, pool_size=24, batch_size=2, epochs=3, lr=1e-3,
-                val_dataset=None, progress=False)
+                mine_image_size=32, neg_num=2, query_size=6, mining_pool=24, batch_size=2, epochs=3, lr=1e-3,
+                val_dataset=None, progress=False, batchnorm='frozen')   # frozen: DDP equals one process (test_train_ddp)
     return replace(TrainConfig(), **{**base, **kw})
 
 
