@@ -68,7 +68,9 @@ def save_train_state(path:str|Path, # where to write (atomically)
 
 # %% ../nbs/14a_train_loop.ipynb #42988d6c
 def load_train_state(path:str|Path, # a file written by save_train_state
-                     net:nn.Module, optimizer, scheduler, # restored in place
+                     net:nn.Module, # the network, restored in place
+                     optimizer, # its optimizer, restored in place
+                     scheduler, # its scheduler, restored in place
                     ) -> dict:
     "Restore model, optimizer, scheduler and random states from `path`; return the state dict (epoch, config...)."
     path = Path(path)
@@ -119,7 +121,12 @@ def validate(net:nn.Module, # the network to evaluate (put in eval mode by extra
     return evaluate_revisited(ranks, ds.gnd)
 
 # %% ../nbs/14a_train_loop.ipynb #b7a173b5
-def _batches(n:int, cfg:TrainConfig, epoch:int, rank:int, world:int) -> list[list[int]]:
+def _batches(n:int, # tuples in the epoch
+             cfg:TrainConfig, # batch_size, seed
+             epoch:int, # 0-based epoch (seeds the shuffle)
+             rank:int, # this process's rank
+             world:int, # number of processes
+            ) -> list[list[int]]:
     "This rank's tuple indices of each global batch of the epoch (shuffled by seed and epoch, last partial batch dropped)."
     B, b = cfg.batch_size, cfg.batch_size // world
     order = np.random.default_rng([cfg.seed, epoch, 1]).permutation(n)
@@ -127,14 +134,23 @@ def _batches(n:int, cfg:TrainConfig, epoch:int, rank:int, world:int) -> list[lis
     if not batches: raise ValueError(f"--query-size: {n} tuples make no batch of --batch-size {B}")
     return batches
 
-def _use_amp(cfg:TrainConfig, dev:torch.device) -> bool:
+# %% ../nbs/14a_train_loop.ipynb #43881ee5
+def _use_amp(cfg:TrainConfig, # amp
+             dev:torch.device, # the training device
+            ) -> bool:
     "bf16 autocast for training: cfg.amp on CUDA and on CPUs with bf16 matrix units (emulated bf16 is slower than fp32)."
     return bool(cfg.amp) and dev.type in ('cuda', 'cpu') and resolve_precision('auto', dev) == 'bf16'
 
 def _progress(it, show:bool, desc:str):
     return tqdm(it, desc=desc, leave=False) if show else it
 
-def _forward(model:nn.Module, x:torch.Tensor, y:torch.Tensor, cfg:TrainConfig, world:int, dev:torch.device) -> tuple:
+def _forward(model:nn.Module, # the network or its DDP wrapper
+             x:torch.Tensor, # (b*(2+k), 3, S, S) this rank's images of the batch
+             y:torch.Tensor, # (b*(2+k),) their labels
+             cfg:TrainConfig, # loss settings, amp
+             world:int, # number of processes
+             dev:torch.device, # the training device
+            ) -> tuple:
     "The objective of one batch; under DDP over the all-gathered global batch (gradients kept)."
     with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=_use_amp(cfg, dev)):
         out = model(x)                                                    # (b*(2+k), D)
