@@ -6,10 +6,10 @@ Docs: https://soi-retrieval.github.io/soi/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #0f2dce5f
 from __future__ import annotations
-import importlib, importlib.util, sys, difflib
+import importlib, sys, difflib
 
 # %% auto #0
-__all__ = ['COMMANDS', 'EXPECTED_ERRORS', 'available_commands', 'error_message', 'main']
+__all__ = ['COMMANDS', 'EXPECTED_ERRORS', 'error_message', 'main']
 
 # %% ../nbs/90_cli.ipynb #ffafb0ba
 COMMANDS = {  # command -> (module, one-line help)
@@ -19,7 +19,7 @@ COMMANDS = {  # command -> (module, one-line help)
     'extract': ('soi.extract', 'extract global descriptors of a dataset into a feature store'),
     'whiten': ('soi.whitening', 'learn a whitening from a feature store'),
     'search': ('soi.index', 'build an index and search it'),
-    'import-checkpoint': ('soi.model', 'convert a SOLAR or cirtorch checkpoint into a soi checkpoint'),
+    'import-checkpoint': ('soi.model_import', 'convert a SOLAR or cirtorch checkpoint into a soi checkpoint'),
     'train': ('soi.train', 'train a retrieval network'),
     'rerank': ('soi.rerank', 're-rank a first-stage ranking (aqe, dba, diffusion, k-reciprocal, spatial verification)'),
     'index': ('soi.engine', 'build or update the search index of a folder of photos (incremental)'),
@@ -29,19 +29,15 @@ COMMANDS = {  # command -> (module, one-line help)
     'doctor': ('soi.doctor', 'print versions, CUDA/cuDNN, FAISS, OpenCV, bf16 and the data/results roots (for bug reports)'),
 }
 
-def available_commands() -> dict:
-    "The commands whose module is present in this installation."
-    return {k: v for k, v in COMMANDS.items() if importlib.util.find_spec(v[0]) is not None}
-
 def _usage() -> str:
-    cmds = available_commands()
+    cmds = COMMANDS
     w = max(map(len, cmds), default=4)
     lines = [f'  {k:<{w}}  {h}' for k, (_, h) in cmds.items()]
     return ('usage: soi <command> [options]   (soi <command> --help for its options)\n\ncommands:\n' + '\n'.join(lines) +
             '\n\nanywhere on the line: --debug (or SOI_DEBUG=1) shows tracebacks; --trust (or SOI_TRUST=1) unpickles data '
             'files without restriction (only for files from a source you trust)')
 
-# %% ../nbs/90_cli.ipynb #279a6f65
+# %% ../nbs/90_cli.ipynb #8bae867e
 import errno, os
 
 EXPECTED_ERRORS = (ValueError, OSError, RuntimeError, ImportError, KeyError, EOFError)
@@ -74,7 +70,7 @@ def main(argv:list[str]|None=None) -> int:
         print(_usage()); return 0
     if argv[0] == '--version':
         from soi import __version__; print(__version__); return 0
-    cmd, cmds = argv[0], available_commands()
+    cmd, cmds = argv[0], COMMANDS
     if cmd not in cmds:
         close = difflib.get_close_matches(cmd, list(cmds), n=3)
         hint = f"; did you mean {' or '.join(close)}?" if close else ''

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'find_project_root', 'default_device', 'SoiConfig', 'get_config', 'seed_everything', 'add_config_args',
-           'config_from_args', 'cpu_bf16', 'resolve_precision']
+__all__ = ['PRECISIONS', 'find_project_root', 'default_device', 'SoiConfig', 'get_config', 'data_root', 'seed_everything',
+           'add_config_args', 'config_from_args', 'cpu_bf16', 'resolve_precision']
 
 # %% ../nbs/00_config.ipynb #b50662c3
 def find_project_root(start:str|Path|None=None, # folder to start from (default: the working directory)
@@ -64,6 +64,17 @@ def get_config(data:str|Path|None=None, # data root (the `--data` flag); else SO
     p = lambda a, env, sub: Path(_pick(a, env, root/sub)).expanduser().resolve()
     return SoiConfig(data=p(data, 'SOI_DATA', 'data'), results=p(results, 'SOI_RESULTS', 'results'),
                      figures=p(figures, 'SOI_FIGURES', 'figures'), device_arg=device or None)
+
+# %% ../nbs/00_config.ipynb #1e636d70
+def data_root(data=None, # a data-root path, a SoiConfig, or None for get_config().data
+             ) -> tuple:
+    "`(root, where_it_came_from)`: the data root and the origin named in error messages."
+    if isinstance(data, SoiConfig): return data.data, 'the given config'
+    env = os.environ.get('SOI_DATA')
+    default = get_config(device='cpu').data                   # SOI_DATA if set, else <project>/data
+    root = Path(data).expanduser().resolve() if data not in (None, '') else default
+    if root != default: return root, 'the data argument / --data'
+    return root, 'SOI_DATA' if env else 'the project default; set SOI_DATA or pass --data to change it'
 
 # %% ../nbs/00_config.ipynb #f7d8b1d7
 def seed_everything(seed:int=0, # the seed for random, numpy and torch

@@ -6,14 +6,15 @@ Docs: https://soi-retrieval.github.io/soi/data_custom.html.md"""
 
 # %% ../nbs/02a_data_custom.ipynb #d122a7b1
 from __future__ import annotations
-import hashlib
+import hashlib, os
 from pathlib import Path
 import numpy as np
-from .data import RetrievalDataset, open_revisited
+from .config import data_root
+from .data import RetrievalDataset, open_revisited, add_distractors
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'GLDV2_FILES', 'open_folders', 'open_csv', 'gldv2_path', 'open_gldv2', 'open_path',
-           'write_gldv2_fixture', 'write_folders_fixture']
+           'write_gldv2_fixture', 'write_folders_fixture', 'open_dataset']
 
 # %% ../nbs/02a_data_custom.ipynb #d1ee5104
 IMAGE_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff'}
@@ -143,3 +144,21 @@ def write_folders_fixture(root:str|Path, labels:tuple=('bridge', 'tower'), n_db:
         for i in range(n_db): _jpg(root/'database'/l/f'{l}{i}.jpg', rng)
     for i in range(n_unlabelled): _jpg(root/'database'/f'other{i}.jpg', rng)
     return root
+
+# %% ../nbs/02a_data_custom.ipynb #7502e586
+def open_dataset(name:str|Path, # benchmark name, 'a+b' for distractors, or a path to a folder / CSV
+                 data=None, # data root path, SoiConfig or None (get_config().data)
+                ) -> RetrievalDataset:
+    "Open a retrieval benchmark by name or path (see the resolution order above)."
+    s = str(name)
+    if isinstance(name, Path) or '/' in s or os.sep in s or s.endswith('.csv'):
+        return open_path(Path(name))
+    if '+' in name:
+        base, dis = name.split('+', 1)
+        return add_distractors(open_dataset(base, data), dis, data)
+    if name == 'gldv2':
+        return open_gldv2(data_root(data)[0]/'test'/'gldv2')
+    try: return open_revisited(name, data)
+    except FileNotFoundError:
+        if Path(name).is_dir(): return open_dataset(Path(name))  # a folder in the working directory
+        raise

@@ -10,6 +10,7 @@ import argparse, http.client, json, os, shutil, socket, sys, tarfile, time, zlib
 import urllib.error, urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from .config import data_root, add_config_args, config_from_args
 from .core import file_digest
 
 # %% auto #0
@@ -198,7 +199,6 @@ def download_dataset(name:str, # a key of DATASETS, e.g. 'roxford5k'
                      retries:int=5, backoff:float=1.0, timeout:float=60, progress:bool=True,
                     ) -> Path:
     "Fetch, verify and unpack data set `name` into `<data>/<split>/<name>`; a no-op when complete."
-    from soi.data import data_root
     if name not in DATASETS:
         close = difflib.get_close_matches(name, list(DATASETS), n=3)
         raise ValueError(f"name: unknown data set {name!r}{'; did you mean ' + ', '.join(close) + '?' if close else ''} "
@@ -254,7 +254,6 @@ def _finish(name, remotes, mirror, stage:Path, final:Path, dl:Path) -> Path:
 # %% ../nbs/03_download.ipynb #e34e5260
 def cli_download(argv:list[str]|None=None) -> int:
     "soi download NAME [NAME ...]: fetch public data sets into the data root."
-    from soi.config import add_config_args, config_from_args
     p = argparse.ArgumentParser(prog='soi download', description='Fetch, verify and unpack public data sets '
                                 '(resumable; a completed data set is skipped).')
     p.add_argument('names', nargs='*', help=f"data sets: {', '.join(DATASETS)}")

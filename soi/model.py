@@ -23,7 +23,7 @@ __all__ = ['ARCHS', 'SOA_K', 'RESNET_STAGES', 'CHECKPOINT_FORMAT', 'ModelConfig'
            'resnet152_gem_w', 'resnet34_gem', 'resnet18_gem', 'vgg16_gem', 'vgg16_gem_w', 'resnet101_gem_sg',
            'resnet50_gem_sg', 'build_trunk', 'ReLUUp', 'apply_relu_up', 'build_pool', 'check_images', 'RetrievalNet',
            'attention_maps', 'create_model', 'imagenet_file', 'load_imagenet', 'load_state', 'save_checkpoint',
-           'load_checkpoint', 'load_weights', 'model_hash', 'cli_import_checkpoint']
+           'load_checkpoint', 'load_weights', 'model_hash']
 
 # %% ../nbs/08_model.ipynb #3eaeee0d
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'vgg16')
@@ -409,9 +409,3 @@ def model_hash(net:nn.Module, # a RetrievalNet (its meta['config'] is hashed too
         v = v.detach().cpu().contiguous()
         h.update(f'{k}:{v.dtype}:{tuple(v.shape)}'.encode()); h.update(v.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:n]
-
-# %% ../nbs/08_model.ipynb #1d992868
-def cli_import_checkpoint(argv:list[str]|None=None) -> int:
-    "`soi import-checkpoint FILE [--out OUT] [--whitening PKL]`: see soi.model_import."
-    from soi.model_import import cli_import_checkpoint as cli
-    return cli(argv)
