@@ -17,15 +17,35 @@ from .pooling import POOLING, RPool, l2n, regional_gem, ScaleGeM
 from .attention import SOABlock
 
 # %% auto #0
-__all__ = ['ARCHS', 'SOA_K', 'RESNET_STAGES', 'CHECKPOINT_FORMAT', 'ModelConfig', 'register_model', 'list_models', 'model_config',
-           'resnet101_soi', 'resnet50_soi', 'resnet152_soi', 'resnet18_soi', 'resnet101_gem', 'resnet101_gem_w',
-           'resnet101_gem_lw', 'resnet101_gem_r', 'resnet101_mac', 'resnet101_rmac', 'resnet50_gem', 'resnet50_gem_w',
-           'resnet152_gem_w', 'resnet34_gem', 'resnet18_gem', 'vgg16_gem', 'vgg16_gem_w', 'resnet101_gem_sg',
-           'resnet50_gem_sg', 'build_trunk', 'ReLUUp', 'apply_relu_up', 'build_pool', 'check_images', 'RetrievalNet',
-           'attention_maps', 'create_model', 'imagenet_file', 'load_imagenet', 'load_state', 'save_checkpoint',
-           'load_checkpoint', 'load_weights', 'model_hash']
+__all__ = ['ARCHS', 'SOA_K', 'RESNET_STAGES', 'CHECKPOINT_FORMAT', 'stages', 'ModelConfig', 'register_model', 'list_models',
+           'model_config', 'resnet101_soi', 'resnet50_soi', 'resnet152_soi', 'resnet18_soi', 'resnet101_gem',
+           'resnet101_gem_w', 'resnet101_gem_lw', 'resnet101_gem_r', 'resnet101_mac', 'resnet101_rmac', 'resnet50_gem',
+           'resnet50_gem_w', 'resnet152_gem_w', 'resnet34_gem', 'resnet18_gem', 'vgg16_gem', 'vgg16_gem_w',
+           'resnet101_gem_sg', 'resnet50_gem_sg', 'build_trunk', 'ReLUUp', 'apply_relu_up', 'build_pool',
+           'check_images', 'RetrievalNet', 'attention_maps', 'create_model', 'imagenet_file', 'load_imagenet',
+           'load_state', 'save_checkpoint', 'load_checkpoint', 'load_weights', 'model_hash']
 
-# %% ../nbs/08_model.ipynb #3eaeee0d
+# %% ../nbs/08_model.ipynb #f52d95b3
+def stages(spec, # '45', 'conv4', 'layer3', 'layer3,layer4', a tuple/list of such names, or '' / () for none
+           what:str='stages', # the parameter named in error messages, e.g. 'soa_layers' or '--freeze-upto'
+          ) -> tuple:
+    "ResNet stages in torchvision names: `stages('45') == ('layer3', 'layer4')`, `stages('conv4') == ('layer3',)`."
+    if isinstance(spec, str):
+        s = spec.strip()
+        items = list(s) if s.isdigit() else [t for t in s.replace(',', ' ').split()]
+    elif isinstance(spec, (tuple, list)) and all(isinstance(t, str) for t in spec): items = list(spec)
+    else: raise ValueError(f"{what}: expected stage names such as ('layer3', 'layer4') or SOLAR's '45', got {spec!r}")
+    out = []
+    for t in items:
+        n = t[4:] if t.startswith('conv') else t
+        if n.isdigit() and 1 <= int(n) <= 5: out.append('conv1' if n == '1' else f'layer{int(n) - 1}')
+        elif t in ('layer1', 'layer2', 'layer3', 'layer4'): out.append(t)
+        else: raise ValueError(f"{what}: unknown stage {t!r} in {spec!r}; use 'layer1'..'layer4' (SOLAR: digits or "
+                               f"'conv2'..'conv5'; 'conv1' is the stem)")
+    if len(set(out)) != len(out): raise ValueError(f"{what}: stage repeated in {spec!r}")
+    return tuple(out)
+
+# %% ../nbs/08_model.ipynb #82c0635b
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'vgg16')
 SOA_K = {'layer3': 4, 'layer4': 2}  # SOLAR: soa4 after conv4_x (= layer3) with k=4, soa5 after conv5_x (= layer4) with k=2
 RESNET_STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
@@ -36,7 +56,7 @@ class ModelConfig:
     arch:str='resnet101' # torchvision trunk: resnet18/34/50/101/152 or vgg16
     pool:str='gem' # global pooling, a key of soi.pooling.POOLING
     p:float=3.0 # initial GeM exponent (learnable)
-    soa_layers:tuple=('layer3', 'layer4') # ResNet stages followed by a SOA block; () for none
+    soa_layers:tuple=('layer3', 'layer4') # ResNet stages followed by a SOA block; () for none (any `stages` spec: '45' works)
     soa_k:tuple|None=None # SOA channel reduction per entry of soa_layers; None: SOLAR's (layer3: 4, layer4: 2)
     local_whitening:bool=False # a C x C linear map at every position before pooling
     regional:bool=False # regional pooling (R-MAC grid) of `pool` instead of global
@@ -51,7 +71,8 @@ class ModelConfig:
     sgem:float=0.0 # combining scales: 0 = power mean (msp); inf = SuperGlobal's scale GeM (max); p > 0 = min-shifted GeM
 
     def __post_init__(self):
-        for f in ('soa_layers', 'mean', 'std'): setattr(self, f, tuple(getattr(self, f)))
+        self.soa_layers = stages(self.soa_layers, 'soa_layers')
+        for f in ('mean', 'std'): setattr(self, f, tuple(getattr(self, f)))
         if self.soa_k is not None: self.soa_k = tuple(int(k) for k in self.soa_k)
         _check_config(self)
 

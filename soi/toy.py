@@ -10,6 +10,8 @@ import hashlib, io, json, pickle, shutil, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
+from .config import get_config, SoiConfig, add_config_args, config_from_args
+from .core import sha256_file, library_versions, debugging
 from .data import cid2filename
 from .toy_render import (K_QUERY, K_DB, K_OTHER, K_TRAIN, K_SHUFFLE, K_PAIRS, LABEL_RULE, landmark_texture,
                             sample_view, render_view, view_relation, label_view, scene_image, distractor_image)
@@ -49,7 +51,6 @@ def _write(path:Path, data:bytes):
 # %% ../nbs/05_toy.ipynb #3dc1d706
 def write_manifest(folder:Path) -> Path:
     "Write `MANIFEST.sha256` (sha256sum format, sorted paths) for every file under `folder`."
-    from soi.core import sha256_file
     folder = Path(folder)
     files = sorted(p for p in folder.rglob('*') if p.is_file() and p.name != MANIFEST)
     lines = [f'{sha256_file(p)}  {p.relative_to(folder).as_posix()}' for p in files]
@@ -58,7 +59,6 @@ def write_manifest(folder:Path) -> Path:
 
 def check_manifest(folder:Path) -> list:
     "Files under `folder` that are missing, changed or not listed in its manifest ([] = intact build)."
-    from soi.core import sha256_file
     folder, bad = Path(folder), []
     if not (folder/MANIFEST).is_file(): return [MANIFEST]
     listed = dict(reversed(l.split('  ', 1)) for l in (folder/MANIFEST).read_text().splitlines() if l)
@@ -88,7 +88,6 @@ def _prepare(folder:Path, overwrite:bool, owned:tuple):
     folder.mkdir(parents=True, exist_ok=True)
 
 def _versions() -> dict:
-    from soi.core import library_versions
     return library_versions(('numpy', 'opencv', 'pillow', 'skimage'))
 
 # %% ../nbs/05_toy.ipynb #80571c54
@@ -227,7 +226,6 @@ def ensure_toy(preset:str='tiny', # preset to build if absent
                seed:int=0, # dataset seed
               ) -> Path:
     "<data>/test/toy-<preset>, built (with its training split) unless an intact build with this seed is there."
-    from soi.config import get_config, SoiConfig
     _check_preset(preset, seed)
     cfg = data if isinstance(data, SoiConfig) else get_config(data=data)
     out, tr = cfg.dataset_dir(f'toy-{preset}'), cfg.dataset_dir(f'toy-{preset}', 'train')
@@ -254,7 +252,6 @@ def _lock(path:Path):
 def cli_toy(argv:list[str]|None=None) -> int:
     "soi toy build --preset tiny|small|medium [--seed S] [--distractors N] [--out DIR] [--overwrite]"
     import argparse
-    from soi.config import add_config_args, config_from_args
     ap = argparse.ArgumentParser(prog='soi toy', description='Build the ToyLandmarks offline benchmark.')
     ap.add_argument('action', choices=['build'], help='what to do')
     ap.add_argument('--preset', default='tiny', help=f"one of {', '.join(PRESETS)}")
@@ -270,7 +267,6 @@ def cli_toy(argv:list[str]|None=None) -> int:
     try: out = build_toy(out, args.preset, args.seed, args.distractors, args.overwrite, train_out=tr)
     except (ValueError, FileExistsError, NotADirectoryError) as e:
         import sys
-        from soi.core import debugging
         if debugging(): raise
         print(f"soi toy: error: {e}", file=sys.stderr); return 2
     print(f"built {out.name} ({args.preset}, seed {args.seed}) in {time.perf_counter() - t0:.1f} s: {out} and "
