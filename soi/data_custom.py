@@ -36,7 +36,7 @@ def _labels_dataset(name, root, q, db) -> RetrievalDataset:
                             [p for _, p, _ in db], [p for _, p, _ in q],
                             qlabels=[l for _, _, l in q], dblabels=[l for _, _, l in db])
 
-# %% ../nbs/02a_data_custom.ipynb #fdb6cbff
+# %% ../nbs/02a_data_custom.ipynb #ca0da027
 def open_folders(root:str|Path, # folder with query/<label>/* and database/<label>/*
                 ) -> RetrievalDataset:
     "A custom collection from `query/<label>/` and `database/<label>/` folders (labels = folder names)."
@@ -55,6 +55,7 @@ def open_folders(root:str|Path, # folder with query/<label>/* and database/<labe
     if any(l == '' for _, _, l in q): raise ValueError(f"{root/'query'}: query images must sit in a <label>/ sub-folder")
     return _labels_dataset(root.name, root, q, db)
 
+# %% ../nbs/02a_data_custom.ipynb #78ac2cbc
 def open_csv(f:str|Path, # CSV with header path,label,split (paths relative to the CSV's folder)
             ) -> RetrievalDataset:
     "A custom collection from a CSV of (path, label, split)."
@@ -70,13 +71,17 @@ def open_csv(f:str|Path, # CSV with header path,label,split (paths relative to t
     if not q or not db: raise ValueError(f"{f}: found {len(q)} query and {len(db)} database rows; need at least one of each")
     return _labels_dataset(f.stem, f.parent, q, db)
 
-# %% ../nbs/02a_data_custom.ipynb #36b28e65
+# %% ../nbs/02a_data_custom.ipynb #53364103
 GLDV2_FILES = ('index.csv', 'test.csv', 'retrieval_solution_v2.1.csv')
 
-def gldv2_path(folder:Path, split:str, id:str) -> Path:
+def gldv2_path(folder:Path, # the GLDv2 folder
+               split:str, # 'index' or 'test'
+               id:str, # the image id (hex)
+              ) -> Path:
     "GLDv2's layout: `<split>/<id[0]>/<id[1]>/<id[2]>/<id>.jpg`."
     return Path(folder)/split/id[0]/id[1]/id[2]/f'{id}.jpg'
 
+# %% ../nbs/02a_data_custom.ipynb #56ede8fe
 def open_gldv2(folder:str|Path, # folder holding index.csv, test.csv, retrieval_solution_v2.1.csv, index/ and test/
               ) -> RetrievalDataset:
     "GLDv2 retrieval: index images as database, non-ignored test images as queries."
