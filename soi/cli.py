@@ -42,7 +42,8 @@ import errno, os
 
 EXPECTED_ERRORS = (ValueError, OSError, RuntimeError, ImportError, KeyError, EOFError)
 
-def error_message(e:BaseException) -> str:
+def error_message(e:BaseException, # the exception main caught
+                 ) -> str:
     "The one-line text for an expected error: its message, with the fix for the OS errors that lack one."
     if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) and e.errno is not None:
         where = e.filename or 'the output'
@@ -57,7 +58,8 @@ def error_message(e:BaseException) -> str:
     return msg
 
 
-def main(argv:list[str]|None=None) -> int:
+def main(argv:list[str]|None=None, # the command line after `soi` (None: sys.argv[1:])
+        ) -> int:
     "Entry point of the `soi` command."
     argv = sys.argv[1:] if argv is None else list(argv)
     cut = argv.index('--') if '--' in argv else len(argv)

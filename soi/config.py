@@ -50,7 +50,10 @@ class SoiConfig:
     def device(self) -> str:
         "The torch device, resolved on first use (so numpy-only commands never import torch)."
         return self.device_arg or default_device()
-    def dataset_dir(self, name:str, split:str='test') -> Path:
+    def dataset_dir(self,
+                    name:str, # data set folder name, e.g. 'roxford5k'
+                    split:str='test', # 'test' or 'train'
+                   ) -> Path:
         "Folder of dataset `name` in the official layout: `<data>/<split>/<name>`."
         return self.data/split/name
 
@@ -87,7 +90,8 @@ def seed_everything(seed:int=0, # the seed for random, numpy and torch
     return torch.Generator().manual_seed(seed)
 
 # %% ../nbs/00_config.ipynb #bdfcfb67
-def add_config_args(parser):
+def add_config_args(parser, # an argparse parser; gets --data, --results, --figures and --device
+                   ):
     "Add --data/--results/--figures/--device to an argparse parser; returns the parser."
     g = parser.add_argument_group('locations (flag > environment variable > project default)')
     g.add_argument('--data', help='data root (else $SOI_DATA, else ./data of the project)')
@@ -96,7 +100,8 @@ def add_config_args(parser):
     g.add_argument('--device', help="torch device (else $SOI_DEVICE, else 'cuda' when available, else 'cpu')")
     return parser
 
-def config_from_args(args) -> SoiConfig:
+def config_from_args(args, # arguments parsed by a parser set up with add_config_args
+                    ) -> SoiConfig:
     "The `SoiConfig` for parsed arguments from a parser set up by `add_config_args`."
     return get_config(data=args.data, results=args.results, figures=args.figures, device=args.device)
 

@@ -269,11 +269,26 @@ class TrainingSet:
     def _split(self, split):
         if split not in self.db: raise KeyError(f"split: {split!r} not in {self.name} (has {sorted(self.db)})")
         return self.db[split]
-    def cids(self, split='train') -> list: return list(self._split(split)['cids'])
-    def paths(self, split='train') -> list: return [cid2filename(c, self.root/'ims') for c in self._split(split)['cids']]
-    def cluster(self, split='train') -> np.ndarray: return np.asarray(self._split(split)['cluster'])
-    def qidxs(self, split='train') -> np.ndarray: return np.asarray(self._split(split)['qidxs'], dtype=np.int64)
-    def pidxs(self, split='train') -> np.ndarray: return np.asarray(self._split(split)['pidxs'], dtype=np.int64)
+    def cids(self,
+             split='train', # 'train' or 'val'
+            ) -> list:
+        return list(self._split(split)['cids'])
+    def paths(self,
+              split='train', # 'train' or 'val'
+             ) -> list:
+        return [cid2filename(c, self.root/'ims') for c in self._split(split)['cids']]
+    def cluster(self,
+                split='train', # 'train' or 'val'
+               ) -> np.ndarray:
+        return np.asarray(self._split(split)['cluster'])
+    def qidxs(self,
+              split='train', # 'train' or 'val'
+             ) -> np.ndarray:
+        return np.asarray(self._split(split)['qidxs'], dtype=np.int64)
+    def pidxs(self,
+              split='train', # 'train' or 'val'
+             ) -> np.ndarray:
+        return np.asarray(self._split(split)['pidxs'], dtype=np.int64)
     def __repr__(self):
         n = {s: len(v['cids']) for s, v in self.db.items()}
         return f"TrainingSet({self.name!r}, images={n}, root='{self.root}')"

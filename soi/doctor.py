@@ -65,7 +65,8 @@ def doctor(cfg=None, # SoiConfig (default: get_config())
             'libraries': library_versions(), 'torch': _check(_torch), 'faiss': _check(_faiss),
             'kornia': _check(_kornia), 'opencv': _check(_opencv), 'roots': _check(lambda: _roots(cfg))}
 
-def format_doctor(rep:dict) -> str:
+def format_doctor(rep:dict, # the report of doctor()
+                 ) -> str:
     "The report as indented `item: value` lines, one block per section."
     out = []
     for sec, d in rep.items():
@@ -75,7 +76,8 @@ def format_doctor(rep:dict) -> str:
     return '\n'.join(out)
 
 # %% ../nbs/85_doctor.ipynb #9e38220a
-def cli_doctor(argv:list[str]|None=None) -> int:
+def cli_doctor(argv:list[str]|None=None, # the arguments after the command name (None: sys.argv)
+              ) -> int:
     "`soi doctor [--json]`: print the installation report."
     p = argparse.ArgumentParser(prog='soi doctor', description='Print what this installation runs on (versions, '
                                 'CUDA, cuDNN, FAISS, OpenCV, bf16, data/results roots); paste it into bug reports.')

@@ -112,7 +112,8 @@ def _check_superglobal(c:ModelConfig):
 # %% ../nbs/08_model.ipynb #925e69a0
 _MODELS:dict = {}
 
-def register_model(fn):
+def register_model(fn, # a function returning a ModelConfig; its name with '-' for '_' is the model's name
+                  ):
     "Decorator: register `fn() -> ModelConfig` under `fn.__name__` with '_' replaced by '-'."
     name = fn.__name__.replace('_', '-')
     if name in _MODELS: raise ValueError(f"model {name!r} is already registered")
@@ -191,7 +192,8 @@ def _vgg_features(arch:str) -> nn.Sequential:
         if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu'); nn.init.zeros_(m.bias)
     return f
 
-def build_trunk(cfg:ModelConfig) -> tuple[nn.Sequential, int]:
+def build_trunk(cfg:ModelConfig, # the network's ModelConfig
+               ) -> tuple[nn.Sequential, int]:
     "The randomly initialised trunk of `cfg.arch` with its SOA blocks, and its output channels C."
     import torchvision
     if cfg.arch.startswith('vgg'): named = list(_vgg_features(cfg.arch).named_children())[:-1]  # drop the last max-pool
@@ -208,7 +210,10 @@ def build_trunk(cfg:ModelConfig) -> tuple[nn.Sequential, int]:
 class ReLUUp(nn.Module):
     "SuperGlobal's ReLU-up: max(x, floor), a ReLU with a small positive floor."
     def __init__(self, floor:float=0.014): super().__init__(); self.floor = floor
-    def forward(self, x:Tensor) -> Tensor: return x.clamp(min=self.floor)
+    def forward(self,
+                x:Tensor, # a feature map
+               ) -> Tensor:
+        return x.clamp(min=self.floor)
     def extra_repr(self) -> str: return f'floor={self.floor}'
 
 def _floor_output(floor, module, inputs, output): return output.clamp(min=floor)
@@ -223,14 +228,18 @@ def apply_relu_up(trunk:nn.Module, # a ResNet trunk (modules layer1..layer3), ch
     return trunk
 
 # %% ../nbs/08_model.ipynb #77f59d1e
-def build_pool(cfg:ModelConfig, C:int) -> nn.Module:
+def build_pool(cfg:ModelConfig, # the network's ModelConfig
+               C:int, # channels of the trunk's output
+              ) -> nn.Module:
     "The pooling module of `cfg` for C channels (GeM p, GeMmp's per-channel p, R-MAC's L; regional if asked)."
     cls = POOLING[cfg.pool]
     kw = {k: v for k, v in dict(p=cfg.p, mp=C, L=cfg.L).items() if k in inspect.signature(cls).parameters}
     pool = cls(**kw)
     return RPool(pool, L=cfg.L) if cfg.regional else pool
 
-def check_images(x, name:str='x') -> Tensor:
+def check_images(x, # the batch to check
+                 name:str='x', # its name in the error message
+                ) -> Tensor:
     "Check `x` is a float `(N, 3, H, W)` batch of normalised images."
     if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != 3:
         s = tuple(x.shape) if hasattr(x, 'shape') else type(x).__name__
@@ -260,7 +269,10 @@ class RetrievalNet(nn.Module):
         self.scale_pool = ScaleGeM(cfg.sgem, math.isinf(cfg.sgem)) if cfg.sgem else None   # used by soi.extract.multiscale
         self.meta = {'name': name, 'config': _meta_config(cfg), 'mean': list(cfg.mean), 'std': list(cfg.std), 'outputdim': D}
 
-    def forward_features(self, x:Tensor, return_attention:bool=False):
+    def forward_features(self,
+                         x:Tensor, # normalised images (N, 3, H, W)
+                         return_attention:bool=False, # also return the SOA blocks' attention maps
+                        ):
         "The feature map (N, C, h, w); with `return_attention` also {stage: (N, hw, hw) attention} of the SOA blocks."
         att = {}
         for n, m in self.features.named_children():
@@ -268,7 +280,9 @@ class RetrievalNet(nn.Module):
             else: x = m(x)
         return (x, att) if return_attention else x
 
-    def forward_head(self, x:Tensor) -> Tensor:
+    def forward_head(self,
+                     x:Tensor, # the trunk's feature map (N, C, h, w)
+                    ) -> Tensor:
         "Feature map (N, C, h, w) -> L2-normalised descriptors (N, D)."
         if self.config.rgem: x = regional_gem(x, self.config.rgem_p, self.config.rgem)   # SuperGlobal's regional GeM
         if self.lwhiten is not None: x = self.lwhiten(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # per position
@@ -276,7 +290,9 @@ class RetrievalNet(nn.Module):
         if self.whiten is not None: x = l2n(self.whiten(x))     # (N, C) @ (C, D) + b -> (N, D)
         return x
 
-    def forward(self, x:Tensor) -> Tensor:
+    def forward(self,
+                x:Tensor, # normalised images (N, 3, H, W)
+               ) -> Tensor:
         "Normalised images (N, 3, H, W) -> descriptors (N, D), L2-normalised rows."
         return self.forward_head(self.forward_features(check_images(x)))
 
@@ -310,7 +326,8 @@ def create_model(name:str='resnet101-soi', # a registered name (list_models())
     return net if weights is None else load_weights(net, weights)
 
 # %% ../nbs/08_model.ipynb #634a8d80
-def imagenet_file(cfg:ModelConfig) -> tuple[str, Path]:
+def imagenet_file(cfg:ModelConfig, # the network's ModelConfig (arch, pretrained)
+                 ) -> tuple[str, Path]:
     "(url, cache path) of torchvision's `cfg.pretrained` weights for `cfg.arch`: $TORCH_HOME/hub/checkpoints/<file>."
     from torchvision.models import get_model_weights
     enum = get_model_weights(cfg.arch)
@@ -412,7 +429,9 @@ def load_checkpoint(path:str|Path, # a file written by save_checkpoint (or `soi 
     load_state(net, ck['state_dict'], str(path))
     return net, {k: v for k, v in ck.items() if k not in _RESERVED}
 
-def load_weights(net:RetrievalNet, path:str|Path) -> RetrievalNet:
+def load_weights(net:RetrievalNet, # the network to load into
+                 path:str|Path, # a soi checkpoint or a state-dict file
+                ) -> RetrievalNet:
     "Load a soi checkpoint's or a plain state dict's weights from `path` into `net` (strict)."
     ck = _read(path, 'weights file')
     sd = ck.get('state_dict', ck) if isinstance(ck, dict) else ck

@@ -53,7 +53,9 @@ _PREFIXES = {  # peer trunk prefix -> soi prefix (ResNets)
 }
 _IGNORED = re.compile(r'features\.soa[45]\.gamma$')   # early SOLAR: a parameter its forward never reads
 
-def peer_format(ck, path='checkpoint') -> str:
+def peer_format(ck, # a loaded peer checkpoint
+                path='checkpoint', # its file name, for error messages
+               ) -> str:
     "'solar' or 'cirtorch' for a peer checkpoint dict `{'meta', 'state_dict'}`; raise otherwise."
     if not isinstance(ck, dict) or 'meta' not in ck or 'state_dict' not in ck:
         keys = list(ck)[:10] if isinstance(ck, dict) else type(ck).__name__
@@ -150,7 +152,8 @@ def import_checkpoint(path:str|Path, # a cirtorch or SOLAR checkpoint ('meta' + 
     return save_checkpoint(out, net, **extra)
 
 # %% ../nbs/08a_model_import.ipynb #369d6aba
-def cli_import_checkpoint(argv:list[str]|None=None) -> int:
+def cli_import_checkpoint(argv:list[str]|None=None, # the arguments after the command name (None: sys.argv)
+                         ) -> int:
     "soi import-checkpoint FILE [--out OUT] [--whitening PKL] [--trust]"
     ap = argparse.ArgumentParser(prog='soi import-checkpoint', description='Convert a SOLAR or cirtorch checkpoint into a soi checkpoint.')
     ap.add_argument('file', help="the peer checkpoint ('meta' + 'state_dict'), e.g. resnet101-solar-best.pth")

@@ -243,7 +243,8 @@ def ensure_toy(preset:str='tiny', # preset to build if absent
     _check_preset(preset, seed)
     cfg = data if isinstance(data, SoiConfig) else get_config(data=data)
     out, tr = cfg.dataset_dir(f'toy-{preset}'), cfg.dataset_dir(f'toy-{preset}', 'train')
-    def intact(f):
+    def intact(f, # a build folder (test or train split)
+              ):
         m = _meta(f)
         return (m is not None and m.get('version') == TOY_VERSION and m.get('seed') == seed and m.get('preset') == preset
                 and not check_manifest(f))
@@ -263,7 +264,8 @@ def _lock(path:Path):
         finally: fcntl.flock(fh, fcntl.LOCK_UN)
 
 # %% ../nbs/05_toy.ipynb #1061a4fc
-def cli_toy(argv:list[str]|None=None) -> int:
+def cli_toy(argv:list[str]|None=None, # the arguments after the command name (None: sys.argv)
+           ) -> int:
     "soi toy build --preset tiny|small|medium [--seed S] [--distractors N] [--out DIR] [--overwrite]"
     import argparse
     ap = argparse.ArgumentParser(prog='soi toy', description='Build the ToyLandmarks offline benchmark.')

@@ -30,7 +30,8 @@ PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'hubble_deep_field', 'immu
 WALLS = ('brick', 'grass', 'gravel', 'page', 'text', 'moon', 'cell', 'hubble_deep_field', 'coins')
 
 @functools.lru_cache(maxsize=None)
-def texture_pool(max_side:int=512) -> dict:
+def texture_pool(max_side:int=512, # longest side of each texture, pixels
+                ) -> dict:
     "Name -> RGB uint8 array (long side <= `max_side`) of the sample photographs shipped with scikit-image and matplotlib."
     import cv2, skimage.data
     from PIL import Image
@@ -102,7 +103,9 @@ def landmark_texture(j:int, # landmark index: texture j is the same for every bu
     "The planar facade of landmark `j`, (H, W, 3) uint8: wall, window grid, bands, a mural, a sign and a door."
     return facade(np.random.default_rng([seed, K_LANDMARK, j]), canvas)
 
-def facade(rng, canvas:int=512) -> np.ndarray:
+def facade(rng, # numpy Generator: the facade's own random stream
+           canvas:int=512, # side of the square canvas, pixels
+          ) -> np.ndarray:
     "A random facade drawn from the stream `rng` (see `landmark_texture`)."
     import cv2
     pool = texture_pool()
@@ -139,7 +142,10 @@ def facade(rng, canvas:int=512) -> np.ndarray:
 # %% ../nbs/05a_toy_render.ipynb #40cae969
 SKIES = ((200, 220, 240), (170, 200, 235), (215, 215, 215), (235, 225, 205), (150, 165, 185))  # clear, blue, overcast, haze, dusk
 
-def scene_background(rng, w:int, h:int) -> np.ndarray:
+def scene_background(rng, # numpy Generator for the scene
+                     w:int, # width, pixels
+                     h:int, # height, pixels
+                    ) -> np.ndarray:
     "A street-like scene without the landmark: sky, ground texture and clutter (other walls, trees, poles), (h, w, 3) uint8."
     import cv2
     pool = texture_pool(256)
@@ -177,7 +183,9 @@ def _rotation(yaw, pitch, roll):
 def camera_homography(canvas_wh:tuple, # (W, H) of the facade in canvas pixels
                       image_wh:tuple, # (w, h) of the photograph
                       scale:float, # image pixels per canvas pixel at the facade centre (frontal)
-                      yaw:float=0., pitch:float=0., roll:float=0., # camera rotation in degrees
+                      yaw:float=0., # camera yaw, degrees
+                      pitch:float=0., # camera pitch, degrees
+                      roll:float=0., # camera roll, degrees
                       offset:tuple=(0., 0.), # where the facade centre lands, in pixels from the image centre
                       fov:float=50., # horizontal-or-vertical field of view of the long side, degrees
                      ) -> np.ndarray:
@@ -252,7 +260,12 @@ def _grid(canvas_wh):
     u, v = np.meshgrid((np.arange(nx) + 0.5) * W / nx, (np.arange(ny) + 0.5) * H / ny)
     return np.stack([u.ravel(), v.ravel(), np.ones(nx * ny)])  # (3, G)
 
-def view_geometry(Hm, canvas_wh, image_wh, occ_mask, view) -> dict:
+def view_geometry(Hm, # 3x3 homography canvas -> image (camera_homography)
+                  canvas_wh, # (W, H) of the facade in canvas pixels
+                  image_wh, # (w, h) of the photograph
+                  occ_mask, # occluder mask of the photograph (> 0 = hidden)
+                  view, # the sampled view (sample_view's dict: yaw, pitch, roll, blur, ...)
+                 ) -> dict:
     "What the photograph shows of the facade, measured on the grid: visible points, local scale, optical axis, bbox."
     (w, h), P = image_wh, Hm @ _grid(canvas_wh)
     x, y = P[0] / P[2], P[1] / P[2]
@@ -345,7 +358,10 @@ def label_view(r:dict, # from `view_relation`
     return 'easy' if easy else 'hard'
 
 # %% ../nbs/05a_toy_render.ipynb #092bcb68
-def scene_image(rng, long_side:tuple, canvas:int) -> np.ndarray:
+def scene_image(rng, # numpy Generator for the photograph
+                long_side:tuple, # (min, max) long side of the photograph, pixels
+                canvas:int, # canvas side of the building it may show, pixels
+               ) -> np.ndarray:
     "A photograph with no landmark: a street scene, half of the time with a never-repeated building in it."
     tex = facade(rng, canvas) if rng.random() < 0.6 else None
     cwh = (canvas, canvas) if tex is None else (tex.shape[1], tex.shape[0])

@@ -128,7 +128,8 @@ def linear_to_whitening(layer, # an nn.Linear (with bias) holding a whitening
 
 # %% ../nbs/09_whitening.ipynb #a2f9dba4
 def save_whitening(path:str|Path, # output .npz file
-                   m, P, # mean (D,) and projection (D', D)
+                   m, # mean (D,)
+                   P, # projection (D', D)
                    meta:dict|None=None, # provenance: store, pairs, method...
                   ) -> Path:
     "Write m, P and meta to an .npz file atomically."
@@ -178,7 +179,8 @@ def _store_pairs(manifest:dict, ids, db:dict, pairs:str) -> tuple[np.ndarray, np
     return q[keep], p[keep]
 
 # %% ../nbs/09_whitening.ipynb #ee42cfd1
-def cli_whiten(argv:list[str]|None=None) -> int:
+def cli_whiten(argv:list[str]|None=None, # the arguments after the command name (None: sys.argv)
+              ) -> int:
     "soi whiten: learn a whitening from a feature store and matching pairs (or PCA) and save it."
     ap = argparse.ArgumentParser(prog='soi whiten', description='Learn a whitening (Lw from matching pairs, or PCA).')
     ap.add_argument('--features', required=True, help='feature store of the whitening images (soi extract --out)')

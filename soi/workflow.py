@@ -99,9 +99,14 @@ def device_info() -> dict:
     if torch.cuda.is_available(): d['gpu'] = torch.cuda.get_device_name(0)
     return d
 
-def point_dir(g:dict, point:str, cfg=None) -> Path: return (cfg or get_config()).results/'runs'/g['name']/point
+def point_dir(g:dict, # a loaded grid
+              point:str, # the point's name
+              cfg=None, # SoiConfig (None: get_config())
+             ) -> Path:
+    return (cfg or get_config()).results/'runs'/g['name']/point
 
-def read_metrics(d:Path) -> dict|None:
+def read_metrics(d:Path, # a run folder
+                ) -> dict|None:
     "The `metrics.json` in run folder `d`, or None when missing or unreadable."
     try: return json.loads((Path(d)/'metrics.json').read_text())
     except (OSError, ValueError): return None
@@ -173,7 +178,10 @@ def pm(df, # a `summarise` result
                           s.map(lambda v: format(v, floatfmt)) + ' ± ' + df[f'{s.name} std'].map(lambda v: format(v, floatfmt)))
 
 # %% ../nbs/18_workflow.ipynb #5df4884f
-def aggregate(grid:str|Path|dict, cfg=None, root=None):
+def aggregate(grid:str|Path|dict, # a grid YAML file or a loaded grid
+              cfg=None, # SoiConfig (None: get_config())
+              root=None, # project root (None: found from the working directory)
+             ):
     "Run the grid's aggregation notebook (it calls `collect`, so a missing point fails naming it)."
     g = grid if isinstance(grid, dict) else load_grid(grid)
     a = g.get('aggregate') or {}
@@ -181,7 +189,8 @@ def aggregate(grid:str|Path|dict, cfg=None, root=None):
     root = Path(root or find_project_root())
     execute(a['notebook'], point_dir(g, 'aggregate.ipynb', cfg), {'grid': str(Path(g['path']).resolve())}, root)
 
-def main(argv:list[str]|None=None) -> int:
+def main(argv:list[str]|None=None, # the command line (None: sys.argv[1:])
+        ) -> int:
     "python -m soi.workflow run GRID POINT | aggregate GRID | list GRID | execute NOTEBOOK OUT"
     a = list(sys.argv[1:] if argv is None else argv)
     try:
