@@ -57,7 +57,24 @@ def error_message(e:BaseException, # the exception main caught
         msg = f"{type(e).__name__}: {msg}"
     return msg
 
+# %% ../nbs/90_cli.ipynb #f3001973
+def _run_command(cmd:str, # a key of COMMANDS
+                 args:list, # its arguments
+                 debug:bool, # let exceptions through (--debug)
+                ) -> int:
+    "The exit code of `soi cmd args`: expected errors become one line on stderr and exit 2, Ctrl-C exit 130."
+    try:
+        mod = importlib.import_module(COMMANDS[cmd][0])
+        return int(getattr(mod, 'cli_' + cmd.replace('-', '_'))(args) or 0)
+    except KeyboardInterrupt:
+        if debug: raise
+        print(f"soi {cmd}: interrupted (a resumable job continues where it stopped when run again)", file=sys.stderr)
+        return 130
+    except EXPECTED_ERRORS as e:
+        if debug: raise
+        print(f"soi {cmd}: error: {error_message(e)} (--debug shows the traceback)", file=sys.stderr); return 2
 
+# %% ../nbs/90_cli.ipynb #19bcc8f6
 def main(argv:list[str]|None=None, # the command line after `soi` (None: sys.argv[1:])
         ) -> int:
     "Entry point of the `soi` command."
@@ -77,14 +94,4 @@ def main(argv:list[str]|None=None, # the command line after `soi` (None: sys.arg
         close = difflib.get_close_matches(cmd, list(cmds), n=3)
         hint = f"; did you mean {' or '.join(close)}?" if close else ''
         print(f"soi: unknown command {cmd!r}{hint}\n\n{_usage()}", file=sys.stderr); return 2
-    try:
-        mod = importlib.import_module(cmds[cmd][0])
-        rc = getattr(mod, 'cli_' + cmd.replace('-', '_'))(argv[1:])
-    except KeyboardInterrupt:
-        if debug: raise
-        print(f"soi {cmd}: interrupted (a resumable job continues where it stopped when run again)", file=sys.stderr)
-        return 130
-    except EXPECTED_ERRORS as e:
-        if debug: raise
-        print(f"soi {cmd}: error: {error_message(e)} (--debug shows the traceback)", file=sys.stderr); return 2
-    return int(rc or 0)
+    return _run_command(cmd, argv[1:], debug)
