@@ -101,6 +101,7 @@ def format_failures(failures:list, # (index, path, reason) tuples from load_imag
     more = [f"  ... and {len(failures) - show} more"] if len(failures) > show else []
     return '\n'.join([f"{head} could not be loaded and were skipped:"] + lines + more)
 
+# %% ../nbs/02_data.ipynb #126d7e2e
 def load_images(paths:list, # image files
                 image_size:int|None=None, # as in load_image
                 bbxs:list|None=None, # one box (or None) per path

@@ -145,6 +145,8 @@ def resnet50_soi(): "ResNet-50 with SOA after layer3 and layer4, GeM, whitening 
 def resnet152_soi(): "ResNet-152 with SOA after layer3 and layer4, GeM, whitening FC."; return ModelConfig('resnet152')
 @register_model
 def resnet18_soi(): "Small ResNet-SOI for tests and demos (SOA on 256 and 512 channels)."; return ModelConfig('resnet18')
+
+# %% ../nbs/08_model.ipynb #1db5c0a1
 @register_model
 def resnet101_gem(): "ResNet-101 + GeM (cirtorch), no whitening."; return _gem('resnet101')
 @register_model
@@ -171,6 +173,8 @@ def resnet18_gem(): "ResNet-18 + GeM, small for tests and demos."; return _gem('
 def vgg16_gem(): "VGG16 + GeM (cirtorch)."; return _gem('vgg16')
 @register_model
 def vgg16_gem_w(): "VGG16 + GeM + whitening FC."; return _gem('vgg16', True)
+
+# %% ../nbs/08_model.ipynb #663024a0
 @register_model
 def resnet101_gem_sg(): "SuperGlobal's first stage: ResNet-101, ReLU-up 0.014, regional GeM (5, p 2.5), GeM p=4.6, whitening FC, scale GeM."; return _gem('resnet101', True, p=4.6, relu_up=0.014, rgem=5, sgem=math.inf)
 @register_model

@@ -76,6 +76,7 @@ def read_manifest(store:str|Path, # a feature-store folder
     if m.get('format') != FORMAT: raise ValueError(f"{f}: format {m.get('format')!r} is not {FORMAT!r}")
     return m
 
+# %% ../nbs/10a_store.ipynb #bf930cf1
 def open_store(store:str|Path, # the store folder (created if missing)
                meta:dict, # from `store_meta`
                paths, # the input image paths, in row order
