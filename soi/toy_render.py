@@ -103,19 +103,9 @@ def landmark_texture(j:int, # landmark index: texture j is the same for every bu
     "The planar facade of landmark `j`, (H, W, 3) uint8: wall, window grid, bands, a mural, a sign and a door."
     return facade(np.random.default_rng([seed, K_LANDMARK, j]), canvas)
 
-def facade(rng, # numpy Generator: the facade's own random stream
-           canvas:int=512, # side of the square canvas, pixels
-          ) -> np.ndarray:
-    "A random facade drawn from the stream `rng` (see `landmark_texture`)."
-    import cv2
-    pool = texture_pool()
-    a = rng.uniform(0.6, 1.6)  # W / H
-    W, H = (canvas, round(canvas / a)) if a >= 1 else (round(canvas * a), canvas)
-    img = (_tint(rng, _crop(rng, pool[str(rng.choice(WALLS))], W, H, 0.3)) if rng.random() < 0.6
-           else _gradient(rng, W, H)).copy()
-    for _ in range(int(rng.integers(1, 4))):  # cornices: horizontal bands
-        y, t = int(rng.uniform(0, H)), int(rng.uniform(0.015, 0.05) * H) + 1
-        img[y:y + t] = _colour(rng)
+# %% ../nbs/05a_toy_render.ipynb #7e06f4a1
+def _add_windows(rng, img:np.ndarray, pool:dict, W:int, H:int):
+    "A grid of identical windows (some missing) on facade `img` (H, W, 3), in place."
     rows, cols = int(rng.integers(2, 6)), int(rng.integers(2, 7))
     style, photo = int(rng.integers(0, 3)), pool[str(rng.choice(PHOTOS))]
     cw, ch = W / cols, H / rows
@@ -126,6 +116,10 @@ def facade(rng, # numpy Generator: the facade's own random stream
             if rng.random() < 0.1: continue  # a missing window breaks the repetition a little
             y0, x0 = int((r + 0.5) * ch - wh / 2), int((c + 0.5) * cw - ww / 2)
             img[y0:y0 + wh, x0:x0 + ww] = tile
+
+def _add_details(rng, img:np.ndarray, pool:dict, W:int, H:int):
+    "A mural, a sign with text and an arched door on facade `img` (H, W, 3), in place."
+    import cv2
     mw, mh = int(W * rng.uniform(0.2, 0.45)), int(H * rng.uniform(0.2, 0.45))  # mural
     mx, my = int(rng.uniform(0, W - mw)), int(rng.uniform(0, H - mh))
     img[my:my + mh, mx:mx + mw] = _crop(rng, pool[str(rng.choice(PHOTOS))], mw, mh, 0.3)
@@ -137,6 +131,22 @@ def facade(rng, # numpy Generator: the facade's own random stream
     dx = int(rng.uniform(0.1, 0.9) * W - dw / 2)
     cv2.rectangle(img, (dx, H - dh), (dx + dw, H), _colour(rng, 0, 120), -1)
     cv2.ellipse(img, (dx + dw // 2, H - dh), (dw // 2, dw // 3), 0, 180, 360, _colour(rng, 0, 120), -1)
+
+# %% ../nbs/05a_toy_render.ipynb #f5f3cca0
+def facade(rng, # numpy Generator: the facade's own random stream
+           canvas:int=512, # side of the square canvas, pixels
+          ) -> np.ndarray:
+    "A random facade drawn from the stream `rng` (see `landmark_texture`)."
+    pool = texture_pool()
+    a = rng.uniform(0.6, 1.6)  # W / H
+    W, H = (canvas, round(canvas / a)) if a >= 1 else (round(canvas * a), canvas)
+    img = (_tint(rng, _crop(rng, pool[str(rng.choice(WALLS))], W, H, 0.3)) if rng.random() < 0.6
+           else _gradient(rng, W, H)).copy()
+    for _ in range(int(rng.integers(1, 4))):  # cornices: horizontal bands
+        y, t = int(rng.uniform(0, H)), int(rng.uniform(0.015, 0.05) * H) + 1
+        img[y:y + t] = _colour(rng)
+    _add_windows(rng, img, pool, W, H)
+    _add_details(rng, img, pool, W, H)
     return img
 
 # %% ../nbs/05a_toy_render.ipynb #40cae969
@@ -171,7 +181,7 @@ def scene_background(rng, # numpy Generator for the scene
             cv2.line(img, (x, y), (x + int(rng.integers(-5, 6)), h), _colour(rng, 40, 120), int(rng.integers(1, 4)), cv2.LINE_AA)
     return img
 
-# %% ../nbs/05a_toy_render.ipynb #06556fa0
+# %% ../nbs/05a_toy_render.ipynb #077c6d18
 def _rotation(yaw, pitch, roll):
     "R = Rz(roll) Rx(pitch) Ry(yaw), angles in degrees."
     a, b, c = np.deg2rad([yaw, pitch, roll])
@@ -199,9 +209,10 @@ def camera_homography(canvas_wh:tuple, # (W, H) of the facade in canvas pixels
     C = np.array([[1, 0, -W / 2], [0, 1, -H / 2], [0, 0, 1.]])
     return K @ np.column_stack([R[:, 0], R[:, 1], t]) @ C
 
-ASPECTS = (4/3, 3/4, 3/2, 2/3, 1., 16/9)
-
 def _focal(long_side, fov=50.): return long_side / 2 / np.tan(np.deg2rad(fov) / 2)
+
+# %% ../nbs/05a_toy_render.ipynb #ba622ae4
+ASPECTS = (4/3, 3/4, 3/2, 2/3, 1., 16/9)
 
 def _min_depth(canvas_wh, long_side, scale, yaw, pitch, fov=50.):
     "Depth of the nearest facade corner over the depth of its centre (must stay well above 0: plane in front of the camera)."

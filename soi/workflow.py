@@ -14,7 +14,7 @@ from .report import git_commit
 
 # %% auto #0
 __all__ = ['load_grid', 'expand_grid', 'code_hash', 'point_key', 'execute', 'versions', 'device_info', 'point_dir',
-           'read_metrics', 'run_point', 'collect', 'summarise', 'pm', 'aggregate', 'main']
+           'read_metrics', 'run_point', 'summarise', 'pm', 'collect', 'aggregate', 'main']
 
 # %% ../nbs/18_workflow.ipynb #7ca8c58c
 def load_grid(path:str|Path, # a grid YAML file; its stem is the grid's name
@@ -141,21 +141,6 @@ def run_point(grid:str|Path|dict, # a grid file or `load_grid` result
     done(); return True
 
 # %% ../nbs/18_workflow.ipynb #4e50eba3
-def collect(grid:str|Path|dict, # a grid file or `load_grid` result
-            cfg=None, # SoiConfig (results root)
-           ) -> dict[str, dict]:
-    "{point: metrics.json} for every point of the grid; raises FileNotFoundError naming missing points."
-    g = grid if isinstance(grid, dict) else load_grid(grid)
-    out, missing = {}, []
-    for name, params in expand_grid(g).items():
-        m = read_metrics(point_dir(g, name, cfg))
-        if m is None or m.get('params') != json.loads(json.dumps(params, default=str)): missing.append(name)
-        else: out[name] = m
-    if missing:
-        raise FileNotFoundError(f"grid {g['name']}: missing result for point(s) {', '.join(missing)} under "
-                                f"{point_dir(g, '', cfg)}; run `snakemake --cores 2` (or `make results`) first")
-    return out
-
 def summarise(df, # one row per run: the columns `by`, 'seed' and numeric metrics
               by:list[str], # the columns that identify a configuration (seeds are averaged)
              ):
@@ -176,6 +161,22 @@ def pm(df, # a `summarise` result
     one = 'seeds' not in df or (df['seeds'] <= 1).all()
     return df[cols].apply(lambda s: s.map(lambda v: format(v, floatfmt)) if one else
                           s.map(lambda v: format(v, floatfmt)) + ' ± ' + df[f'{s.name} std'].map(lambda v: format(v, floatfmt)))
+
+# %% ../nbs/18_workflow.ipynb #182f1c92
+def collect(grid:str|Path|dict, # a grid file or `load_grid` result
+            cfg=None, # SoiConfig (results root)
+           ) -> dict[str, dict]:
+    "{point: metrics.json} for every point of the grid; raises FileNotFoundError naming missing points."
+    g = grid if isinstance(grid, dict) else load_grid(grid)
+    out, missing = {}, []
+    for name, params in expand_grid(g).items():
+        m = read_metrics(point_dir(g, name, cfg))
+        if m is None or m.get('params') != json.loads(json.dumps(params, default=str)): missing.append(name)
+        else: out[name] = m
+    if missing:
+        raise FileNotFoundError(f"grid {g['name']}: missing result for point(s) {', '.join(missing)} under "
+                                f"{point_dir(g, '', cfg)}; run `snakemake --cores 2` (or `make results`) first")
+    return out
 
 # %% ../nbs/18_workflow.ipynb #5df4884f
 def aggregate(grid:str|Path|dict, # a grid YAML file or a loaded grid
