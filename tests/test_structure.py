@@ -141,3 +141,24 @@ def test_cli_table_resolves():
 
 if __name__ == '__main__':
     print(listing(Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT), end='')
+
+# ---- tools/renumber.py: its mapping puts the current graph in order, and its rewrite is one-pass ----
+def _renumber():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('renumber', ROOT/'tools'/'renumber.py')
+    m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m); return m
+
+def test_renumber_mapping_orders_the_graph():
+    "After the renaming that tools/renumber.py would do (a no-op once done), no module imports a later one."
+    rn, nb = _renumber(), notebook_of()
+    renamed = {m: rn.MAPPING.get(f[:-len('.ipynb')], f[:-len('.ipynb')]) for m, f in nb.items()}
+    v = order_violations(renamed, module_graph())
+    assert not v, "tools/renumber.py's mapping leaves imports of later modules:\n" + '\n'.join(v)
+
+def test_renumber_rewrite_is_one_pass_and_idempotent():
+    rn = _renumber()
+    s = "see [02_data](nbs/02_data.ipynb), 03_download, 05_toy and 05a_toy_render, not 102_data or 02_data_x\\n14_train"
+    t, n = rn.rewrite(s)
+    assert t == ("see [03_data](nbs/03_data.ipynb), 02_download, 06_toy and 05_toy_render, not 102_data or 02_data_x"
+                 "\\n16_train"), t
+    assert n == 6 and rn.rewrite(t) == (t, 0)
