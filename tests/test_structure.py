@@ -156,9 +156,9 @@ def test_renumber_mapping_orders_the_graph():
     assert not v, "tools/renumber.py's mapping leaves imports of later modules:\n" + '\n'.join(v)
 
 def test_renumber_rewrite_is_one_pass_and_idempotent():
-    rn = _renumber()
-    s = "see [02_data](nbs/02_data.ipynb), 03_download, 05_toy and 05a_toy_render, not 102_data or 02_data_x\\n14_train"
+    rn, u = _renumber(), lambda s: s.replace('~', '')   # '~' keeps renumber.py from rewriting these examples
+    s = u("see [02~_data](nbs/02~_data.ipynb), 03~_download, 05~_toy and 05a~_toy_render, not 102~_data or 02~_data_x\\n14~_train")
     t, n = rn.rewrite(s)
-    assert t == ("see [03_data](nbs/03_data.ipynb), 02_download, 06_toy and 05_toy_render, not 102_data or 02_data_x"
-                 "\\n16_train"), t
+    assert t == u("see [03~_data](nbs/03~_data.ipynb), 02~_download, 06~_toy and 05~_toy_render, not 102~_data or "
+                  "02~_data_x\\n16~_train"), t
     assert n == 6 and rn.rewrite(t) == (t, 0)
