@@ -6,10 +6,10 @@ Docs: https://soi-retrieval.github.io/soi/cli.html.md"""
 
 # %% ../nbs/90_cli.ipynb #0f2dce5f
 from __future__ import annotations
-import importlib, importlib.util, sys, difflib
+import importlib, sys, difflib
 
 # %% auto #0
-__all__ = ['COMMANDS', 'EXPECTED_ERRORS', 'available_commands', 'error_message', 'main']
+__all__ = ['COMMANDS', 'EXPECTED_ERRORS', 'error_message', 'main']
 
 # %% ../nbs/90_cli.ipynb #ffafb0ba
 COMMANDS = {  # command -> (module, one-line help)
@@ -19,7 +19,7 @@ COMMANDS = {  # command -> (module, one-line help)
     'extract': ('soi.extract', 'extract global descriptors of a dataset into a feature store'),
     'whiten': ('soi.whitening', 'learn a whitening from a feature store'),
     'search': ('soi.index', 'build an index and search it'),
-    'import-checkpoint': ('soi.model', 'convert a SOLAR or cirtorch checkpoint into a soi checkpoint'),
+    'import-checkpoint': ('soi.model_import', 'convert a SOLAR or cirtorch checkpoint into a soi checkpoint'),
     'train': ('soi.train', 'train a retrieval network'),
     'rerank': ('soi.rerank', 're-rank a first-stage ranking (aqe, dba, diffusion, k-reciprocal, spatial verification)'),
     'index': ('soi.engine', 'build or update the search index of a folder of photos (incremental)'),
@@ -29,24 +29,21 @@ COMMANDS = {  # command -> (module, one-line help)
     'doctor': ('soi.doctor', 'print versions, CUDA/cuDNN, FAISS, OpenCV, bf16 and the data/results roots (for bug reports)'),
 }
 
-def available_commands() -> dict:
-    "The commands whose module is present in this installation."
-    return {k: v for k, v in COMMANDS.items() if importlib.util.find_spec(v[0]) is not None}
-
 def _usage() -> str:
-    cmds = available_commands()
+    cmds = COMMANDS
     w = max(map(len, cmds), default=4)
     lines = [f'  {k:<{w}}  {h}' for k, (_, h) in cmds.items()]
     return ('usage: soi <command> [options]   (soi <command> --help for its options)\n\ncommands:\n' + '\n'.join(lines) +
             '\n\nanywhere on the line: --debug (or SOI_DEBUG=1) shows tracebacks; --trust (or SOI_TRUST=1) unpickles data '
             'files without restriction (only for files from a source you trust)')
 
-# %% ../nbs/90_cli.ipynb #279a6f65
+# %% ../nbs/90_cli.ipynb #8bae867e
 import errno, os
 
 EXPECTED_ERRORS = (ValueError, OSError, RuntimeError, ImportError, KeyError, EOFError)
 
-def error_message(e:BaseException) -> str:
+def error_message(e:BaseException, # the exception main caught
+                 ) -> str:
     "The one-line text for an expected error: its message, with the fix for the OS errors that lack one."
     if isinstance(e, OSError) and not isinstance(e, FileNotFoundError) and e.errno is not None:
         where = e.filename or 'the output'
@@ -60,8 +57,26 @@ def error_message(e:BaseException) -> str:
         msg = f"{type(e).__name__}: {msg}"
     return msg
 
+# %% ../nbs/90_cli.ipynb #f3001973
+def _run_command(cmd:str, # a key of COMMANDS
+                 args:list, # its arguments
+                 debug:bool, # let exceptions through (--debug)
+                ) -> int:
+    "The exit code of `soi cmd args`: expected errors become one line on stderr and exit 2, Ctrl-C exit 130."
+    try:
+        mod = importlib.import_module(COMMANDS[cmd][0])
+        return int(getattr(mod, 'cli_' + cmd.replace('-', '_'))(args) or 0)
+    except KeyboardInterrupt:
+        if debug: raise
+        print(f"soi {cmd}: interrupted (a resumable job continues where it stopped when run again)", file=sys.stderr)
+        return 130
+    except EXPECTED_ERRORS as e:
+        if debug: raise
+        print(f"soi {cmd}: error: {error_message(e)} (--debug shows the traceback)", file=sys.stderr); return 2
 
-def main(argv:list[str]|None=None) -> int:
+# %% ../nbs/90_cli.ipynb #19bcc8f6
+def main(argv:list[str]|None=None, # the command line after `soi` (None: sys.argv[1:])
+        ) -> int:
     "Entry point of the `soi` command."
     argv = sys.argv[1:] if argv is None else list(argv)
     cut = argv.index('--') if '--' in argv else len(argv)
@@ -74,19 +89,9 @@ def main(argv:list[str]|None=None) -> int:
         print(_usage()); return 0
     if argv[0] == '--version':
         from soi import __version__; print(__version__); return 0
-    cmd, cmds = argv[0], available_commands()
+    cmd, cmds = argv[0], COMMANDS
     if cmd not in cmds:
         close = difflib.get_close_matches(cmd, list(cmds), n=3)
         hint = f"; did you mean {' or '.join(close)}?" if close else ''
         print(f"soi: unknown command {cmd!r}{hint}\n\n{_usage()}", file=sys.stderr); return 2
-    try:
-        mod = importlib.import_module(cmds[cmd][0])
-        rc = getattr(mod, 'cli_' + cmd.replace('-', '_'))(argv[1:])
-    except KeyboardInterrupt:
-        if debug: raise
-        print(f"soi {cmd}: interrupted (a resumable job continues where it stopped when run again)", file=sys.stderr)
-        return 130
-    except EXPECTED_ERRORS as e:
-        if debug: raise
-        print(f"soi {cmd}: error: {error_message(e)} (--debug shows the traceback)", file=sys.stderr); return 2
-    return int(rc or 0)
+    return _run_command(cmd, argv[1:], debug)

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['PRECISIONS', 'find_project_root', 'default_device', 'SoiConfig', 'get_config', 'seed_everything', 'add_config_args',
-           'config_from_args', 'cpu_bf16', 'resolve_precision']
+__all__ = ['PRECISIONS', 'find_project_root', 'default_device', 'SoiConfig', 'get_config', 'data_root', 'seed_everything',
+           'add_config_args', 'config_from_args', 'cpu_bf16', 'resolve_precision']
 
 # %% ../nbs/00_config.ipynb #b50662c3
 def find_project_root(start:str|Path|None=None, # folder to start from (default: the working directory)
@@ -50,7 +50,10 @@ class SoiConfig:
     def device(self) -> str:
         "The torch device, resolved on first use (so numpy-only commands never import torch)."
         return self.device_arg or default_device()
-    def dataset_dir(self, name:str, split:str='test') -> Path:
+    def dataset_dir(self,
+                    name:str, # data set folder name, e.g. 'roxford5k'
+                    split:str='test', # 'test' or 'train'
+                   ) -> Path:
         "Folder of dataset `name` in the official layout: `<data>/<split>/<name>`."
         return self.data/split/name
 
@@ -65,6 +68,17 @@ def get_config(data:str|Path|None=None, # data root (the `--data` flag); else SO
     return SoiConfig(data=p(data, 'SOI_DATA', 'data'), results=p(results, 'SOI_RESULTS', 'results'),
                      figures=p(figures, 'SOI_FIGURES', 'figures'), device_arg=device or None)
 
+# %% ../nbs/00_config.ipynb #1e636d70
+def data_root(data=None, # a data-root path, a SoiConfig, or None for get_config().data
+             ) -> tuple:
+    "`(root, where_it_came_from)`: the data root and the origin named in error messages."
+    if isinstance(data, SoiConfig): return data.data, 'the given config'
+    env = os.environ.get('SOI_DATA')
+    default = get_config(device='cpu').data                   # SOI_DATA if set, else <project>/data
+    root = Path(data).expanduser().resolve() if data not in (None, '') else default
+    if root != default: return root, 'the data argument / --data'
+    return root, 'SOI_DATA' if env else 'the project default; set SOI_DATA or pass --data to change it'
+
 # %% ../nbs/00_config.ipynb #f7d8b1d7
 def seed_everything(seed:int=0, # the seed for random, numpy and torch
                     deterministic:bool=False, # also ask torch for deterministic algorithms
@@ -76,7 +90,8 @@ def seed_everything(seed:int=0, # the seed for random, numpy and torch
     return torch.Generator().manual_seed(seed)
 
 # %% ../nbs/00_config.ipynb #bdfcfb67
-def add_config_args(parser):
+def add_config_args(parser, # an argparse parser; gets --data, --results, --figures and --device
+                   ):
     "Add --data/--results/--figures/--device to an argparse parser; returns the parser."
     g = parser.add_argument_group('locations (flag > environment variable > project default)')
     g.add_argument('--data', help='data root (else $SOI_DATA, else ./data of the project)')
@@ -85,7 +100,8 @@ def add_config_args(parser):
     g.add_argument('--device', help="torch device (else $SOI_DEVICE, else 'cuda' when available, else 'cpu')")
     return parser
 
-def config_from_args(args) -> SoiConfig:
+def config_from_args(args, # arguments parsed by a parser set up with add_config_args
+                    ) -> SoiConfig:
     "The `SoiConfig` for parsed arguments from a parser set up by `add_config_args`."
     return get_config(data=args.data, results=args.results, figures=args.figures, device=args.device)
 

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 import numpy as np
+from .config import data_root
+from .core import load_pickle
+from .download import DATASETS
 
 # %% auto #0
-__all__ = ['MAX_PIXELS', 'ImageLoadError', 'to_rgb', 'load_image', 'format_failures', 'load_images', 'data_root',
-           'missing_dataset', 'RetrievalDataset', 'read_pickle', 'open_revisited', 'write_revisited_fixture',
-           'open_distractors', 'add_distractors', 'write_distractors_fixture', 'cid2filename', 'TrainingSet',
-           'open_training_set', 'write_training_fixture', 'open_dataset']
+__all__ = ['MAX_PIXELS', 'ImageLoadError', 'to_rgb', 'load_image', 'format_failures', 'load_images', 'missing_dataset',
+           'RetrievalDataset', 'read_pickle', 'open_revisited', 'write_revisited_fixture', 'open_distractors',
+           'add_distractors', 'write_distractors_fixture', 'cid2filename', 'TrainingSet', 'open_training_set',
+           'write_training_fixture']
 
 # %% ../nbs/02_data.ipynb #efaa1089
 MAX_PIXELS = 2**27  # 134 MP: far above any benchmark image (Oxford 1024 px, GLDv2 < 20 MP), far below a bomb
@@ -98,6 +101,7 @@ def format_failures(failures:list, # (index, path, reason) tuples from load_imag
     more = [f"  ... and {len(failures) - show} more"] if len(failures) > show else []
     return '\n'.join([f"{head} could not be loaded and were skipped:"] + lines + more)
 
+# %% ../nbs/02_data.ipynb #126d7e2e
 def load_images(paths:list, # image files
                 image_size:int|None=None, # as in load_image
                 bbxs:list|None=None, # one box (or None) per path
@@ -120,26 +124,18 @@ def load_images(paths:list, # image files
     if len(failures) > n0: warnings.warn(format_failures(failures[n0:], len(paths)), stacklevel=2)
 
 # %% ../nbs/02_data.ipynb #c7e90db7
-def data_root(data=None, # a data-root path, a SoiConfig, or None for get_config().data
-             ) -> tuple:
-    "`(root, where_it_came_from)` for error messages."
-    from soi.config import SoiConfig, get_config
-    if isinstance(data, SoiConfig): return data.data, 'the given config'
-    env = os.environ.get('SOI_DATA')
-    default = get_config(device='cpu').data                   # SOI_DATA if set, else <project>/data
-    root = Path(data).expanduser().resolve() if data not in (None, '') else default
-    if root != default: return root, 'the data argument / --data'
-    return root, 'SOI_DATA' if env else 'the project default; set SOI_DATA or pass --data to change it'
-
 def _fix_hint(name:str) -> str:
     if name.startswith('toy-'):
         return f"build it with `soi toy` or soi.toy.ensure_toy('{name[4:]}')"
-    try: from soi.download import DATASETS
-    except ImportError: DATASETS = {}
     if name in DATASETS: return f"run `soi download {name}` (or pass --data if it lives elsewhere)"
     return "check the name or pass --data pointing to the folder that holds test/ and train/"
 
-def missing_dataset(name:str, expected:list, root:Path, src:str, split:str='test') -> FileNotFoundError:
+def missing_dataset(name:str, # the data set asked for
+                    expected:list, # the files or folders it needs (named in the message)
+                    root:Path, # the data root searched
+                    src:str, # where the root came from (the second value of `data_root`)
+                    split:str='test', # the folder under the root: 'test' or 'train'
+                   ) -> FileNotFoundError:
     "The FileNotFoundError raised for an absent data set: expected files, data-root origin and the fix."
     have = sorted(p.name for p in (root/split).iterdir() if p.is_dir()) if (root/split).is_dir() else []
     close = difflib.get_close_matches(name, have, n=3)
@@ -181,7 +177,6 @@ def read_pickle(path:Path, # a gnd / SfM-120k pickle
                 trust:bool|None=None, # allow arbitrary objects (`--trust`); default: soi.core.trusted()
                ):
     "Unpickle a ground-truth or training file with soi.core's restricted unpickler (latin-1 fallback for Python 2)."
-    from soi.core import load_pickle
     return load_pickle(path, trust)
 
 def open_revisited(name:str, # data set name, e.g. 'roxford5k'
@@ -275,11 +270,26 @@ class TrainingSet:
     def _split(self, split):
         if split not in self.db: raise KeyError(f"split: {split!r} not in {self.name} (has {sorted(self.db)})")
         return self.db[split]
-    def cids(self, split='train') -> list: return list(self._split(split)['cids'])
-    def paths(self, split='train') -> list: return [cid2filename(c, self.root/'ims') for c in self._split(split)['cids']]
-    def cluster(self, split='train') -> np.ndarray: return np.asarray(self._split(split)['cluster'])
-    def qidxs(self, split='train') -> np.ndarray: return np.asarray(self._split(split)['qidxs'], dtype=np.int64)
-    def pidxs(self, split='train') -> np.ndarray: return np.asarray(self._split(split)['pidxs'], dtype=np.int64)
+    def cids(self,
+             split='train', # 'train' or 'val'
+            ) -> list:
+        return list(self._split(split)['cids'])
+    def paths(self,
+              split='train', # 'train' or 'val'
+             ) -> list:
+        return [cid2filename(c, self.root/'ims') for c in self._split(split)['cids']]
+    def cluster(self,
+                split='train', # 'train' or 'val'
+               ) -> np.ndarray:
+        return np.asarray(self._split(split)['cluster'])
+    def qidxs(self,
+              split='train', # 'train' or 'val'
+             ) -> np.ndarray:
+        return np.asarray(self._split(split)['qidxs'], dtype=np.int64)
+    def pidxs(self,
+              split='train', # 'train' or 'val'
+             ) -> np.ndarray:
+        return np.asarray(self._split(split)['pidxs'], dtype=np.int64)
     def __repr__(self):
         n = {s: len(v['cids']) for s, v in self.db.items()}
         return f"TrainingSet({self.name!r}, images={n}, root='{self.root}')"
@@ -314,23 +324,3 @@ def write_training_fixture(data:str|Path, name:str='retrieval-SfM-120k', n_clust
         db[split] = {'cids': cids, 'cluster': cl.tolist(), 'qidxs': q.tolist(), 'pidxs': (q + 1).tolist()}
     with open(d/f'{name}.pkl', 'wb') as f: pickle.dump(db, f)
     return d
-
-# %% ../nbs/02_data.ipynb #1f3e5935
-def open_dataset(name:str|Path, # benchmark name, 'a+b' for distractors, or a path to a folder / CSV
-                 data=None, # data root path, SoiConfig or None (get_config().data)
-                ) -> RetrievalDataset:
-    "Open a retrieval benchmark by name or path (see the resolution order above)."
-    s = str(name)
-    if isinstance(name, Path) or '/' in s or os.sep in s or s.endswith('.csv'):
-        from soi.data_custom import open_path
-        return open_path(Path(name))
-    if '+' in name:
-        base, dis = name.split('+', 1)
-        return add_distractors(open_dataset(base, data), dis, data)
-    if name == 'gldv2':
-        from soi.data_custom import open_gldv2
-        return open_gldv2(data_root(data)[0]/'test'/'gldv2')
-    try: return open_revisited(name, data)
-    except FileNotFoundError:
-        if Path(name).is_dir(): return open_dataset(Path(name))  # a folder in the working directory
-        raise

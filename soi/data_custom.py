@@ -6,14 +6,15 @@ Docs: https://soi-retrieval.github.io/soi/data_custom.html.md"""
 
 # %% ../nbs/02a_data_custom.ipynb #d122a7b1
 from __future__ import annotations
-import hashlib
+import hashlib, os
 from pathlib import Path
 import numpy as np
-from .data import RetrievalDataset, open_revisited
+from .config import data_root
+from .data import RetrievalDataset, open_revisited, add_distractors
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'GLDV2_FILES', 'open_folders', 'open_csv', 'gldv2_path', 'open_gldv2', 'open_path',
-           'write_gldv2_fixture', 'write_folders_fixture']
+           'write_gldv2_fixture', 'write_folders_fixture', 'open_dataset']
 
 # %% ../nbs/02a_data_custom.ipynb #d1ee5104
 IMAGE_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff'}
@@ -35,7 +36,7 @@ def _labels_dataset(name, root, q, db) -> RetrievalDataset:
                             [p for _, p, _ in db], [p for _, p, _ in q],
                             qlabels=[l for _, _, l in q], dblabels=[l for _, _, l in db])
 
-# %% ../nbs/02a_data_custom.ipynb #fdb6cbff
+# %% ../nbs/02a_data_custom.ipynb #ca0da027
 def open_folders(root:str|Path, # folder with query/<label>/* and database/<label>/*
                 ) -> RetrievalDataset:
     "A custom collection from `query/<label>/` and `database/<label>/` folders (labels = folder names)."
@@ -54,6 +55,7 @@ def open_folders(root:str|Path, # folder with query/<label>/* and database/<labe
     if any(l == '' for _, _, l in q): raise ValueError(f"{root/'query'}: query images must sit in a <label>/ sub-folder")
     return _labels_dataset(root.name, root, q, db)
 
+# %% ../nbs/02a_data_custom.ipynb #78ac2cbc
 def open_csv(f:str|Path, # CSV with header path,label,split (paths relative to the CSV's folder)
             ) -> RetrievalDataset:
     "A custom collection from a CSV of (path, label, split)."
@@ -69,13 +71,17 @@ def open_csv(f:str|Path, # CSV with header path,label,split (paths relative to t
     if not q or not db: raise ValueError(f"{f}: found {len(q)} query and {len(db)} database rows; need at least one of each")
     return _labels_dataset(f.stem, f.parent, q, db)
 
-# %% ../nbs/02a_data_custom.ipynb #36b28e65
+# %% ../nbs/02a_data_custom.ipynb #53364103
 GLDV2_FILES = ('index.csv', 'test.csv', 'retrieval_solution_v2.1.csv')
 
-def gldv2_path(folder:Path, split:str, id:str) -> Path:
+def gldv2_path(folder:Path, # the GLDv2 folder
+               split:str, # 'index' or 'test'
+               id:str, # the image id (hex)
+              ) -> Path:
     "GLDv2's layout: `<split>/<id[0]>/<id[1]>/<id[2]>/<id>.jpg`."
     return Path(folder)/split/id[0]/id[1]/id[2]/f'{id}.jpg'
 
+# %% ../nbs/02a_data_custom.ipynb #56ede8fe
 def open_gldv2(folder:str|Path, # folder holding index.csv, test.csv, retrieval_solution_v2.1.csv, index/ and test/
               ) -> RetrievalDataset:
     "GLDv2 retrieval: index images as database, non-ignored test images as queries."
@@ -143,3 +149,21 @@ def write_folders_fixture(root:str|Path, labels:tuple=('bridge', 'tower'), n_db:
         for i in range(n_db): _jpg(root/'database'/l/f'{l}{i}.jpg', rng)
     for i in range(n_unlabelled): _jpg(root/'database'/f'other{i}.jpg', rng)
     return root
+
+# %% ../nbs/02a_data_custom.ipynb #7502e586
+def open_dataset(name:str|Path, # benchmark name, 'a+b' for distractors, or a path to a folder / CSV
+                 data=None, # data root path, SoiConfig or None (get_config().data)
+                ) -> RetrievalDataset:
+    "Open a retrieval benchmark by name or path (see the resolution order above)."
+    s = str(name)
+    if isinstance(name, Path) or '/' in s or os.sep in s or s.endswith('.csv'):
+        return open_path(Path(name))
+    if '+' in name:
+        base, dis = name.split('+', 1)
+        return add_distractors(open_dataset(base, data), dis, data)
+    if name == 'gldv2':
+        return open_gldv2(data_root(data)[0]/'test'/'gldv2')
+    try: return open_revisited(name, data)
+    except FileNotFoundError:
+        if Path(name).is_dir(): return open_dataset(Path(name))  # a folder in the working directory
+        raise

@@ -7,6 +7,8 @@ Docs: https://soi-retrieval.github.io/soi/doctor.html.md"""
 # %% ../nbs/85_doctor.ipynb #b0f85142
 from __future__ import annotations
 import argparse, importlib, json, os, platform, sys
+from . import __version__
+from .config import get_config, add_config_args, config_from_args
 from .core import library_versions
 
 # %% auto #0
@@ -57,15 +59,14 @@ def _roots(cfg) -> dict:
 def doctor(cfg=None, # SoiConfig (default: get_config())
           ) -> dict:
     "The installation report: {section: {item: value}}; a failing check reports its error as text."
-    from soi import __version__
-    from soi.config import get_config
     cfg = cfg or get_config()
     return {'soi': {'version': __version__, 'python': platform.python_version(), 'executable': sys.executable,
                     'platform': platform.platform()},
             'libraries': library_versions(), 'torch': _check(_torch), 'faiss': _check(_faiss),
             'kornia': _check(_kornia), 'opencv': _check(_opencv), 'roots': _check(lambda: _roots(cfg))}
 
-def format_doctor(rep:dict) -> str:
+def format_doctor(rep:dict, # the report of doctor()
+                 ) -> str:
     "The report as indented `item: value` lines, one block per section."
     out = []
     for sec, d in rep.items():
@@ -75,9 +76,9 @@ def format_doctor(rep:dict) -> str:
     return '\n'.join(out)
 
 # %% ../nbs/85_doctor.ipynb #9e38220a
-def cli_doctor(argv:list[str]|None=None) -> int:
+def cli_doctor(argv:list[str]|None=None, # the arguments after the command name (None: sys.argv)
+              ) -> int:
     "`soi doctor [--json]`: print the installation report."
-    from soi.config import add_config_args, config_from_args
     p = argparse.ArgumentParser(prog='soi doctor', description='Print what this installation runs on (versions, '
                                 'CUDA, cuDNN, FAISS, OpenCV, bf16, data/results roots); paste it into bug reports.')
     p.add_argument('--json', action='store_true', help='print the report as JSON')

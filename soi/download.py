@@ -10,11 +10,12 @@ import argparse, http.client, json, os, shutil, socket, sys, tarfile, time, zlib
 import urllib.error, urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from .config import data_root, add_config_args, config_from_args
 from .core import file_digest
 
 # %% auto #0
 __all__ = ['OXF', 'PAR', 'CIR', 'ROP', 'R1M', 'UNPUBLISHED', 'DATASETS', 'MARKER', 'Remote', 'DownloadError', 'verify', 'fetch',
-           'unpack', 'make_tar', 'source_url', 'download_dataset', 'cli_download']
+           'make_tar', 'unpack', 'source_url', 'download_dataset', 'cli_download']
 
 # %% ../nbs/03_download.ipynb #7adb1dd3
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Remote:
     @property
     def filename(self) -> str: return self.url.rstrip('/').rsplit('/', 1)[-1]
 
+# %% ../nbs/03_download.ipynb #e3bcfd1f
 OXF = 'https://www.robots.ox.ac.uk/~vgg/data/oxbuildings'
 PAR = 'https://www.robots.ox.ac.uk/~vgg/data/parisbuildings'
 CIR = 'http://cmp.felk.cvut.cz/cnnimageretrieval/data'
@@ -60,7 +62,7 @@ DATASETS = {  # name -> (split, files); split is the folder under the data root
                            + [_R(f'{CIR}/train/dbs/{f}', f) for f in ('retrieval-SfM-120k.pkl', 'retrieval-SfM-120k-whiten.pkl')]),
 }
 
-# %% ../nbs/03_download.ipynb #5689e590
+# %% ../nbs/03_download.ipynb #1bbe924a
 class DownloadError(RuntimeError):
     "A download or unpack failed; the message names the file, the cause and what to do."
 
@@ -84,6 +86,7 @@ def _open(url:str, start:int, timeout:float):
         r.close(); raise _BadRange(f"asked for bytes {start}-, got {r.headers.get('Content-Range')}")
     return r, (int(n) if n else None), False  # 200: the server ignored Range, start again
 
+# %% ../nbs/03_download.ipynb #1832c40c
 def _transfer(url, part:Path, timeout, progress, desc):
     from tqdm.auto import tqdm
     have = part.stat().st_size if part.exists() else 0
@@ -97,8 +100,12 @@ def _transfer(url, part:Path, timeout, progress, desc):
     if total is not None and part.stat().st_size < total: raise _Short(f"got {part.stat().st_size} of {total} bytes")
     return total
 
-# %% ../nbs/03_download.ipynb #f4a1748a
-def verify(path:Path, size:int|None=None, sha256:str|None=None, md5:str|None=None) -> str|None:
+# %% ../nbs/03_download.ipynb #8134739f
+def verify(path:Path, # the file to check
+           size:int|None=None, # expected bytes (None: not checked)
+           sha256:str|None=None, # expected SHA-256, hex (None: not checked)
+           md5:str|None=None, # expected MD5, hex (None: not checked)
+          ) -> str|None:
     "None if `path` matches the given size and checksums, else a message saying what differs."
     n = path.stat().st_size
     if size is not None and n != size: return f"size {n} bytes, expected {size}"
@@ -108,10 +115,12 @@ def verify(path:Path, size:int|None=None, sha256:str|None=None, md5:str|None=Non
 
 _RETRY = (urllib.error.URLError, ConnectionError, http.client.HTTPException, socket.timeout, TimeoutError)
 
-# %% ../nbs/03_download.ipynb #cf767ac2
+# %% ../nbs/03_download.ipynb #e4394073
 def fetch(url:str, # http(s):// or file:// address, or a local path
           dst:str|Path, # final file; `<dst>.part` holds the transfer in progress
-          size:int|None=None, sha256:str|None=None, md5:str|None=None, # checks, where known
+          size:int|None=None, # expected bytes, where known (else the server's Content-Length)
+          sha256:str|None=None, # expected SHA-256 (hex), where known
+          md5:str|None=None, # expected MD5 (hex), where known
           retries:int=5, # attempts after the first on a dropped connection or server error
           backoff:float=1.0, # seconds before the first retry, doubled each time
           timeout:float=60, # seconds of silence before a connection counts as dropped
@@ -135,8 +144,19 @@ def fetch(url:str, # http(s):// or file:// address, or a local path
     if (bad := verify(part, size if size is not None else total, sha256, md5)) is not None:
         part.unlink()
         raise DownloadError(f"{dst.name} from {url}: {bad}; the file was deleted, run again to fetch it anew")
-    os.replace(part, dst)
-    return dst
+    os.replace(part, dst); return dst
+
+# %% ../nbs/03_download.ipynb #9743e818
+def make_tar(members:dict, # {path inside the archive: bytes}
+             mode:str='w:gz', # tarfile mode: 'w:gz', 'w:bz2', 'w:xz' or 'w' (plain)
+            ) -> bytes:
+    "A tar archive in memory (for tests and mirrors)."
+    import io
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode=mode) as tf:
+        for name, data in members.items():
+            ti = tarfile.TarInfo(name); ti.size = len(data); tf.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
 
 # %% ../nbs/03_download.ipynb #d271da0a
 def unpack(archive:Path, # a tar file (gz, bz2, xz or plain)
@@ -159,21 +179,12 @@ def unpack(archive:Path, # a tar file (gz, bz2, xz or plain)
     shutil.rmtree(tmp, ignore_errors=True)
     return len(files)
 
-# %% ../nbs/03_download.ipynb #b00c3773
-def make_tar(members:dict, # {path inside the archive: bytes}
-             mode:str='w:gz') -> bytes:
-    "A tar archive in memory (for tests and mirrors)."
-    import io
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode=mode) as tf:
-        for name, data in members.items():
-            ti = tarfile.TarInfo(name); ti.size = len(data); tf.addfile(ti, io.BytesIO(data))
-    return buf.getvalue()
-
-# %% ../nbs/03_download.ipynb #e80b48a2
+# %% ../nbs/03_download.ipynb #2732627f
 MARKER = '.soi-download.json'
 
-def source_url(r:Remote, mirror:str|Path|None=None) -> str:
+def source_url(r:Remote, # a catalogue entry
+               mirror:str|Path|None=None, # a mirror URL, file:// URL or folder; None: the official address
+              ) -> str:
     "The address to fetch `r` from: official, or `<mirror>/<file name>` (URL, file:// or folder)."
     if mirror is None: return r.url
     return f"{str(mirror).rstrip('/')}/{r.filename}" if '://' in str(mirror) else str(Path(mirror)/r.filename)
@@ -189,47 +200,24 @@ def _shared_jpg(name, split, base:Path) -> Path|None:
 def _read_json(p:Path, default):
     return json.loads(p.read_text()) if p.is_file() else default
 
-# %% ../nbs/03_download.ipynb #bea1788a
-def download_dataset(name:str, # a key of DATASETS, e.g. 'roxford5k'
-                     data=None, # data root path, SoiConfig or None (get_config().data)
-                     mirror:str|Path|None=None, # fetch every file as <mirror>/<file name> instead
-                     force:bool=False, # download again even if the marker says complete
-                     keep_archives:bool=False, # keep archives after unpacking
-                     retries:int=5, backoff:float=1.0, timeout:float=60, progress:bool=True,
-                    ) -> Path:
-    "Fetch, verify and unpack data set `name` into `<data>/<split>/<name>`; a no-op when complete."
-    from soi.data import data_root
-    if name not in DATASETS:
-        close = difflib.get_close_matches(name, list(DATASETS), n=3)
-        raise ValueError(f"name: unknown data set {name!r}{'; did you mean ' + ', '.join(close) + '?' if close else ''} "
-                         f"(available: {', '.join(DATASETS)})")
-    split, remotes = DATASETS[name]
-    base = data_root(data)[0]/split
-    final, stage, dl = base/name, base/f'.{name}.partial', base/f'.{name}.downloads'
-    if (final/MARKER).is_file() and not force:
-        if progress: print(f'{name}: already complete in {final}')
-        return final
-    stage.mkdir(parents=True, exist_ok=True)
-    done = set(_read_json(stage/'.progress.json', []))
-    if not force and (link := _shared_jpg(name, split, base)) and not (stage/'jpg').exists():
-        (stage/'jpg').symlink_to(link, target_is_directory=True)
-        done |= {r.filename for r in remotes if r.unpack}
-    for i, r in enumerate(remotes):
-        if r.filename in done: continue
-        if progress: print(f'{name}: [{i + 1}/{len(remotes)}] {r.filename}')
-        kw = dict(size=r.size, sha256=r.sha256, md5=r.md5, retries=retries, backoff=backoff, timeout=timeout, progress=progress)
-        if r.unpack:
-            a = fetch(source_url(r, mirror), dl/r.filename, **kw)
-            try: unpack(a, stage/r.dest, r.flatten)
-            except DownloadError as e:
-                a.unlink()
-                raise DownloadError(f"{name}: {e}; the archive was deleted, run again to fetch it anew "
-                                    f"({final} was not created)") from e
-            if not keep_archives: a.unlink()
-        else: fetch(source_url(r, mirror), stage/r.dest, **kw)
-        done.add(r.filename)
-        (stage/'.progress.json').write_text(json.dumps(sorted(done)))
-    return _finish(name, remotes, mirror, stage, final, dl)
+# %% ../nbs/03_download.ipynb #8a86b062
+def _known(name:str) -> str:
+    "`name` if the catalogue has it, else a ValueError with close matches."
+    if name in DATASETS: return name
+    close = difflib.get_close_matches(name, list(DATASETS), n=3)
+    raise ValueError(f"name: unknown data set {name!r}{'; did you mean ' + ', '.join(close) + '?' if close else ''} "
+                     f"(available: {', '.join(DATASETS)})")
+
+def _fetch_one(name, r:Remote, mirror, stage:Path, dl:Path, final:Path, keep_archives:bool, **kw):
+    "Fetch `r` into `stage` (archives via `dl`, unpacked then deleted unless `keep_archives`)."
+    if not r.unpack: return fetch(source_url(r, mirror), stage/r.dest, **kw)
+    a = fetch(source_url(r, mirror), dl/r.filename, **kw)
+    try: unpack(a, stage/r.dest, r.flatten)
+    except DownloadError as e:
+        a.unlink()
+        raise DownloadError(f"{name}: {e}; the archive was deleted, run again to fetch it anew "
+                            f"({final} was not created)") from e
+    if not keep_archives: a.unlink()
 
 # %% ../nbs/03_download.ipynb #4b62af90
 def _finish(name, remotes, mirror, stage:Path, final:Path, dl:Path) -> Path:
@@ -251,10 +239,41 @@ def _finish(name, remotes, mirror, stage:Path, final:Path, dl:Path) -> Path:
     if dl.is_dir() and not any(dl.iterdir()): dl.rmdir()
     return final
 
-# %% ../nbs/03_download.ipynb #e34e5260
-def cli_download(argv:list[str]|None=None) -> int:
+# %% ../nbs/03_download.ipynb #fa72ecb4
+def download_dataset(name:str, # a key of DATASETS, e.g. 'roxford5k'
+                     data=None, # data root path, SoiConfig or None (get_config().data)
+                     mirror:str|Path|None=None, # fetch every file as <mirror>/<file name> instead
+                     force:bool=False, # download again even if the marker says complete
+                     keep_archives:bool=False, # keep archives after unpacking
+                     retries:int=5, # attempts after the first, per file
+                     backoff:float=1.0, # seconds before the first retry, doubled each time
+                     timeout:float=60, # seconds of silence before a connection counts as dropped
+                     progress:bool=True, # print each file and show tqdm bars
+                    ) -> Path:
+    "Fetch, verify and unpack data set `name` into `<data>/<split>/<name>`; a no-op when complete."
+    split, remotes = DATASETS[_known(name)]
+    base = data_root(data)[0]/split
+    final, stage, dl = base/name, base/f'.{name}.partial', base/f'.{name}.downloads'
+    if (final/MARKER).is_file() and not force:
+        if progress: print(f'{name}: already complete in {final}')
+        return final
+    stage.mkdir(parents=True, exist_ok=True); done = set(_read_json(stage/'.progress.json', []))
+    if not force and (link := _shared_jpg(name, split, base)) and not (stage/'jpg').exists():
+        (stage/'jpg').symlink_to(link, target_is_directory=True)
+        done |= {r.filename for r in remotes if r.unpack}
+    for i, r in enumerate(remotes):
+        if r.filename in done: continue
+        if progress: print(f'{name}: [{i + 1}/{len(remotes)}] {r.filename}')
+        _fetch_one(name, r, mirror, stage, dl, final, keep_archives, size=r.size, sha256=r.sha256, md5=r.md5,
+                   retries=retries, backoff=backoff, timeout=timeout, progress=progress)
+        done.add(r.filename)
+        (stage/'.progress.json').write_text(json.dumps(sorted(done)))
+    return _finish(name, remotes, mirror, stage, final, dl)
+
+# %% ../nbs/03_download.ipynb #f51d2fc6
+def cli_download(argv:list[str]|None=None, # the arguments after `soi download` (None: sys.argv)
+                ) -> int:
     "soi download NAME [NAME ...]: fetch public data sets into the data root."
-    from soi.config import add_config_args, config_from_args
     p = argparse.ArgumentParser(prog='soi download', description='Fetch, verify and unpack public data sets '
                                 '(resumable; a completed data set is skipped).')
     p.add_argument('names', nargs='*', help=f"data sets: {', '.join(DATASETS)}")

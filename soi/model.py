@@ -17,15 +17,35 @@ from .pooling import POOLING, RPool, l2n, regional_gem, ScaleGeM
 from .attention import SOABlock
 
 # %% auto #0
-__all__ = ['ARCHS', 'SOA_K', 'RESNET_STAGES', 'CHECKPOINT_FORMAT', 'ModelConfig', 'register_model', 'list_models', 'model_config',
-           'resnet101_soi', 'resnet50_soi', 'resnet152_soi', 'resnet18_soi', 'resnet101_gem', 'resnet101_gem_w',
-           'resnet101_gem_lw', 'resnet101_gem_r', 'resnet101_mac', 'resnet101_rmac', 'resnet50_gem', 'resnet50_gem_w',
-           'resnet152_gem_w', 'resnet34_gem', 'resnet18_gem', 'vgg16_gem', 'vgg16_gem_w', 'resnet101_gem_sg',
-           'resnet50_gem_sg', 'build_trunk', 'ReLUUp', 'apply_relu_up', 'build_pool', 'check_images', 'RetrievalNet',
-           'attention_maps', 'create_model', 'imagenet_file', 'load_imagenet', 'load_state', 'save_checkpoint',
-           'load_checkpoint', 'load_weights', 'model_hash', 'cli_import_checkpoint']
+__all__ = ['ARCHS', 'SOA_K', 'RESNET_STAGES', 'CHECKPOINT_FORMAT', 'stages', 'ModelConfig', 'register_model', 'list_models',
+           'model_config', 'resnet101_soi', 'resnet50_soi', 'resnet152_soi', 'resnet18_soi', 'resnet101_gem',
+           'resnet101_gem_w', 'resnet101_gem_lw', 'resnet101_gem_r', 'resnet101_mac', 'resnet101_rmac', 'resnet50_gem',
+           'resnet50_gem_w', 'resnet152_gem_w', 'resnet34_gem', 'resnet18_gem', 'vgg16_gem', 'vgg16_gem_w',
+           'resnet101_gem_sg', 'resnet50_gem_sg', 'build_trunk', 'ReLUUp', 'apply_relu_up', 'build_pool',
+           'check_images', 'RetrievalNet', 'attention_maps', 'create_model', 'imagenet_file', 'load_imagenet',
+           'load_state', 'save_checkpoint', 'load_checkpoint', 'load_weights', 'model_hash']
 
-# %% ../nbs/08_model.ipynb #3eaeee0d
+# %% ../nbs/08_model.ipynb #f52d95b3
+def stages(spec, # '45', 'conv4', 'layer3', 'layer3,layer4', a tuple/list of such names, or '' / () for none
+           what:str='stages', # the parameter named in error messages, e.g. 'soa_layers' or '--freeze-upto'
+          ) -> tuple:
+    "ResNet stages in torchvision names: `stages('45') == ('layer3', 'layer4')`, `stages('conv4') == ('layer3',)`."
+    if isinstance(spec, str):
+        s = spec.strip()
+        items = list(s) if s.isdigit() else [t for t in s.replace(',', ' ').split()]
+    elif isinstance(spec, (tuple, list)) and all(isinstance(t, str) for t in spec): items = list(spec)
+    else: raise ValueError(f"{what}: expected stage names such as ('layer3', 'layer4') or SOLAR's '45', got {spec!r}")
+    out = []
+    for t in items:
+        n = t[4:] if t.startswith('conv') else t
+        if n.isdigit() and 1 <= int(n) <= 5: out.append('conv1' if n == '1' else f'layer{int(n) - 1}')
+        elif t in ('layer1', 'layer2', 'layer3', 'layer4'): out.append(t)
+        else: raise ValueError(f"{what}: unknown stage {t!r} in {spec!r}; use 'layer1'..'layer4' (SOLAR: digits or "
+                               f"'conv2'..'conv5'; 'conv1' is the stem)")
+    if len(set(out)) != len(out): raise ValueError(f"{what}: stage repeated in {spec!r}")
+    return tuple(out)
+
+# %% ../nbs/08_model.ipynb #82c0635b
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'vgg16')
 SOA_K = {'layer3': 4, 'layer4': 2}  # SOLAR: soa4 after conv4_x (= layer3) with k=4, soa5 after conv5_x (= layer4) with k=2
 RESNET_STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
@@ -36,7 +56,7 @@ class ModelConfig:
     arch:str='resnet101' # torchvision trunk: resnet18/34/50/101/152 or vgg16
     pool:str='gem' # global pooling, a key of soi.pooling.POOLING
     p:float=3.0 # initial GeM exponent (learnable)
-    soa_layers:tuple=('layer3', 'layer4') # ResNet stages followed by a SOA block; () for none
+    soa_layers:tuple=('layer3', 'layer4') # ResNet stages followed by a SOA block; () for none (any `stages` spec: '45' works)
     soa_k:tuple|None=None # SOA channel reduction per entry of soa_layers; None: SOLAR's (layer3: 4, layer4: 2)
     local_whitening:bool=False # a C x C linear map at every position before pooling
     regional:bool=False # regional pooling (R-MAC grid) of `pool` instead of global
@@ -51,7 +71,8 @@ class ModelConfig:
     sgem:float=0.0 # combining scales: 0 = power mean (msp); inf = SuperGlobal's scale GeM (max); p > 0 = min-shifted GeM
 
     def __post_init__(self):
-        for f in ('soa_layers', 'mean', 'std'): setattr(self, f, tuple(getattr(self, f)))
+        self.soa_layers = stages(self.soa_layers, 'soa_layers')
+        for f in ('mean', 'std'): setattr(self, f, tuple(getattr(self, f)))
         if self.soa_k is not None: self.soa_k = tuple(int(k) for k in self.soa_k)
         _check_config(self)
 
@@ -91,7 +112,8 @@ def _check_superglobal(c:ModelConfig):
 # %% ../nbs/08_model.ipynb #925e69a0
 _MODELS:dict = {}
 
-def register_model(fn):
+def register_model(fn, # a function returning a ModelConfig; its name with '-' for '_' is the model's name
+                  ):
     "Decorator: register `fn() -> ModelConfig` under `fn.__name__` with '_' replaced by '-'."
     name = fn.__name__.replace('_', '-')
     if name in _MODELS: raise ValueError(f"model {name!r} is already registered")
@@ -123,6 +145,8 @@ def resnet50_soi(): "ResNet-50 with SOA after layer3 and layer4, GeM, whitening 
 def resnet152_soi(): "ResNet-152 with SOA after layer3 and layer4, GeM, whitening FC."; return ModelConfig('resnet152')
 @register_model
 def resnet18_soi(): "Small ResNet-SOI for tests and demos (SOA on 256 and 512 channels)."; return ModelConfig('resnet18')
+
+# %% ../nbs/08_model.ipynb #1db5c0a1
 @register_model
 def resnet101_gem(): "ResNet-101 + GeM (cirtorch), no whitening."; return _gem('resnet101')
 @register_model
@@ -149,6 +173,8 @@ def resnet18_gem(): "ResNet-18 + GeM, small for tests and demos."; return _gem('
 def vgg16_gem(): "VGG16 + GeM (cirtorch)."; return _gem('vgg16')
 @register_model
 def vgg16_gem_w(): "VGG16 + GeM + whitening FC."; return _gem('vgg16', True)
+
+# %% ../nbs/08_model.ipynb #663024a0
 @register_model
 def resnet101_gem_sg(): "SuperGlobal's first stage: ResNet-101, ReLU-up 0.014, regional GeM (5, p 2.5), GeM p=4.6, whitening FC, scale GeM."; return _gem('resnet101', True, p=4.6, relu_up=0.014, rgem=5, sgem=math.inf)
 @register_model
@@ -170,7 +196,8 @@ def _vgg_features(arch:str) -> nn.Sequential:
         if isinstance(m, nn.Conv2d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu'); nn.init.zeros_(m.bias)
     return f
 
-def build_trunk(cfg:ModelConfig) -> tuple[nn.Sequential, int]:
+def build_trunk(cfg:ModelConfig, # the network's ModelConfig
+               ) -> tuple[nn.Sequential, int]:
     "The randomly initialised trunk of `cfg.arch` with its SOA blocks, and its output channels C."
     import torchvision
     if cfg.arch.startswith('vgg'): named = list(_vgg_features(cfg.arch).named_children())[:-1]  # drop the last max-pool
@@ -187,7 +214,10 @@ def build_trunk(cfg:ModelConfig) -> tuple[nn.Sequential, int]:
 class ReLUUp(nn.Module):
     "SuperGlobal's ReLU-up: max(x, floor), a ReLU with a small positive floor."
     def __init__(self, floor:float=0.014): super().__init__(); self.floor = floor
-    def forward(self, x:Tensor) -> Tensor: return x.clamp(min=self.floor)
+    def forward(self,
+                x:Tensor, # a feature map
+               ) -> Tensor:
+        return x.clamp(min=self.floor)
     def extra_repr(self) -> str: return f'floor={self.floor}'
 
 def _floor_output(floor, module, inputs, output): return output.clamp(min=floor)
@@ -202,14 +232,18 @@ def apply_relu_up(trunk:nn.Module, # a ResNet trunk (modules layer1..layer3), ch
     return trunk
 
 # %% ../nbs/08_model.ipynb #77f59d1e
-def build_pool(cfg:ModelConfig, C:int) -> nn.Module:
+def build_pool(cfg:ModelConfig, # the network's ModelConfig
+               C:int, # channels of the trunk's output
+              ) -> nn.Module:
     "The pooling module of `cfg` for C channels (GeM p, GeMmp's per-channel p, R-MAC's L; regional if asked)."
     cls = POOLING[cfg.pool]
     kw = {k: v for k, v in dict(p=cfg.p, mp=C, L=cfg.L).items() if k in inspect.signature(cls).parameters}
     pool = cls(**kw)
     return RPool(pool, L=cfg.L) if cfg.regional else pool
 
-def check_images(x, name:str='x') -> Tensor:
+def check_images(x, # the batch to check
+                 name:str='x', # its name in the error message
+                ) -> Tensor:
     "Check `x` is a float `(N, 3, H, W)` batch of normalised images."
     if not isinstance(x, Tensor) or x.ndim != 4 or x.shape[1] != 3:
         s = tuple(x.shape) if hasattr(x, 'shape') else type(x).__name__
@@ -239,7 +273,10 @@ class RetrievalNet(nn.Module):
         self.scale_pool = ScaleGeM(cfg.sgem, math.isinf(cfg.sgem)) if cfg.sgem else None   # used by soi.extract.multiscale
         self.meta = {'name': name, 'config': _meta_config(cfg), 'mean': list(cfg.mean), 'std': list(cfg.std), 'outputdim': D}
 
-    def forward_features(self, x:Tensor, return_attention:bool=False):
+    def forward_features(self,
+                         x:Tensor, # normalised images (N, 3, H, W)
+                         return_attention:bool=False, # also return the SOA blocks' attention maps
+                        ):
         "The feature map (N, C, h, w); with `return_attention` also {stage: (N, hw, hw) attention} of the SOA blocks."
         att = {}
         for n, m in self.features.named_children():
@@ -247,7 +284,9 @@ class RetrievalNet(nn.Module):
             else: x = m(x)
         return (x, att) if return_attention else x
 
-    def forward_head(self, x:Tensor) -> Tensor:
+    def forward_head(self,
+                     x:Tensor, # the trunk's feature map (N, C, h, w)
+                    ) -> Tensor:
         "Feature map (N, C, h, w) -> L2-normalised descriptors (N, D)."
         if self.config.rgem: x = regional_gem(x, self.config.rgem_p, self.config.rgem)   # SuperGlobal's regional GeM
         if self.lwhiten is not None: x = self.lwhiten(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)  # per position
@@ -255,7 +294,9 @@ class RetrievalNet(nn.Module):
         if self.whiten is not None: x = l2n(self.whiten(x))     # (N, C) @ (C, D) + b -> (N, D)
         return x
 
-    def forward(self, x:Tensor) -> Tensor:
+    def forward(self,
+                x:Tensor, # normalised images (N, 3, H, W)
+               ) -> Tensor:
         "Normalised images (N, 3, H, W) -> descriptors (N, D), L2-normalised rows."
         return self.forward_head(self.forward_features(check_images(x)))
 
@@ -289,7 +330,8 @@ def create_model(name:str='resnet101-soi', # a registered name (list_models())
     return net if weights is None else load_weights(net, weights)
 
 # %% ../nbs/08_model.ipynb #634a8d80
-def imagenet_file(cfg:ModelConfig) -> tuple[str, Path]:
+def imagenet_file(cfg:ModelConfig, # the network's ModelConfig (arch, pretrained)
+                 ) -> tuple[str, Path]:
     "(url, cache path) of torchvision's `cfg.pretrained` weights for `cfg.arch`: $TORCH_HOME/hub/checkpoints/<file>."
     from torchvision.models import get_model_weights
     enum = get_model_weights(cfg.arch)
@@ -391,7 +433,9 @@ def load_checkpoint(path:str|Path, # a file written by save_checkpoint (or `soi 
     load_state(net, ck['state_dict'], str(path))
     return net, {k: v for k, v in ck.items() if k not in _RESERVED}
 
-def load_weights(net:RetrievalNet, path:str|Path) -> RetrievalNet:
+def load_weights(net:RetrievalNet, # the network to load into
+                 path:str|Path, # a soi checkpoint or a state-dict file
+                ) -> RetrievalNet:
     "Load a soi checkpoint's or a plain state dict's weights from `path` into `net` (strict)."
     ck = _read(path, 'weights file')
     sd = ck.get('state_dict', ck) if isinstance(ck, dict) else ck
@@ -409,9 +453,3 @@ def model_hash(net:nn.Module, # a RetrievalNet (its meta['config'] is hashed too
         v = v.detach().cpu().contiguous()
         h.update(f'{k}:{v.dtype}:{tuple(v.shape)}'.encode()); h.update(v.reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:n]
-
-# %% ../nbs/08_model.ipynb #1d992868
-def cli_import_checkpoint(argv:list[str]|None=None) -> int:
-    "`soi import-checkpoint FILE [--out OUT] [--whitening PKL]`: see soi.model_import."
-    from soi.model_import import cli_import_checkpoint as cli
-    return cli(argv)

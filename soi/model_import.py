@@ -10,7 +10,8 @@ import argparse, re, sys, warnings
 from pathlib import Path
 import numpy as np
 import torch
-from .core import sha256_file, IMAGENET_MEAN, IMAGENET_STD
+from .config import get_config, add_config_args, config_from_args
+from .core import sha256_file, IMAGENET_MEAN, IMAGENET_STD, trusted, load_pickle, debugging
 from .model import ARCHS, ModelConfig, RetrievalNet, load_state, save_checkpoint, _lst
 
 # %% auto #0
@@ -28,7 +29,6 @@ def read_peer_file(path:str|Path, # a torch.save'd or pickled file from cirtorch
                    trust:bool=False, # allow arbitrary pickled objects (only for files you trust)
                   ):
     "Load a peer checkpoint or whitening file safely (tensors, containers, numpy arrays only unless `trust`)."
-    from soi.core import trusted
     path, trust = Path(path), trust or trusted()   # `soi --trust` sets SOI_TRUST
     if not path.is_file(): raise FileNotFoundError(f"{path} not found")
     try:
@@ -38,8 +38,7 @@ def read_peer_file(path:str|Path, # a torch.save'd or pickled file from cirtorch
     except Exception as e:
         err = e
     try:
-        from soi.core import load_pickle                                    # the one restricted unpickler
-        return load_pickle(path, trust)
+        return load_pickle(path, trust)                                     # the one restricted unpickler
     except Exception as e2:
         raise ValueError(f"{path}: cannot read it safely ({type(err).__name__}: {str(err)[:200]}; as pickle: {e2}); "
                          f"if the file comes from a source you trust, pass trust=True (--trust)") from e2
@@ -54,7 +53,9 @@ _PREFIXES = {  # peer trunk prefix -> soi prefix (ResNets)
 }
 _IGNORED = re.compile(r'features\.soa[45]\.gamma$')   # early SOLAR: a parameter its forward never reads
 
-def peer_format(ck, path='checkpoint') -> str:
+def peer_format(ck, # a loaded peer checkpoint
+                path='checkpoint', # its file name, for error messages
+               ) -> str:
     "'solar' or 'cirtorch' for a peer checkpoint dict `{'meta', 'state_dict'}`; raise otherwise."
     if not isinstance(ck, dict) or 'meta' not in ck or 'state_dict' not in ck:
         keys = list(ck)[:10] if isinstance(ck, dict) else type(ck).__name__
@@ -146,15 +147,14 @@ def import_checkpoint(path:str|Path, # a cirtorch or SOLAR checkpoint ('meta' + 
     meta = _plain({k: v for k, v in ck['meta'].items() if k != 'Lw'})
     src = {'file': path.name, 'sha256': sha256_file(path), 'format': fmt, 'meta': meta, 'dropped_keys': dropped}
     if out is None:
-        from soi.config import get_config
         out = (cfg or get_config()).data/'networks'/f'{net.meta["name"]}-soi.pth'
     extra = {'imported_from': src} | ({'whitening': white} if white else {})
     return save_checkpoint(out, net, **extra)
 
 # %% ../nbs/08a_model_import.ipynb #369d6aba
-def cli_import_checkpoint(argv:list[str]|None=None) -> int:
+def cli_import_checkpoint(argv:list[str]|None=None, # the arguments after the command name (None: sys.argv)
+                         ) -> int:
     "soi import-checkpoint FILE [--out OUT] [--whitening PKL] [--trust]"
-    from soi.config import add_config_args, config_from_args
     ap = argparse.ArgumentParser(prog='soi import-checkpoint', description='Convert a SOLAR or cirtorch checkpoint into a soi checkpoint.')
     ap.add_argument('file', help="the peer checkpoint ('meta' + 'state_dict'), e.g. resnet101-solar-best.pth")
     ap.add_argument('--out', help='soi checkpoint to write (default: <data>/networks/<name>-soi.pth)')
@@ -163,7 +163,6 @@ def cli_import_checkpoint(argv:list[str]|None=None) -> int:
     args = add_config_args(ap).parse_args(argv)
     try: out = import_checkpoint(args.file, args.out, args.whitening, args.trust, cfg=config_from_args(args))
     except (FileNotFoundError, ValueError) as e:
-        from soi.core import debugging
         if debugging(): raise
         print(f"soi import-checkpoint: error: {e}", file=sys.stderr); return 2
     print(f"wrote {out}")

@@ -65,7 +65,8 @@ def _diff(a:dict, b:dict, keys) -> list[str]:
     return [k for k in keys if not same(a.get(k), b.get(k))]
 
 # %% ../nbs/10a_store.ipynb #825cbf14
-def read_manifest(store:str|Path) -> dict:
+def read_manifest(store:str|Path, # a feature-store folder
+                 ) -> dict:
     "The manifest of `store`; a clear error when the folder is not a soi feature store."
     f = Path(store)/MANIFEST
     if not f.is_file():
@@ -75,6 +76,7 @@ def read_manifest(store:str|Path) -> dict:
     if m.get('format') != FORMAT: raise ValueError(f"{f}: format {m.get('format')!r} is not {FORMAT!r}")
     return m
 
+# %% ../nbs/10a_store.ipynb #bf930cf1
 def open_store(store:str|Path, # the store folder (created if missing)
                meta:dict, # from `store_meta`
                paths, # the input image paths, in row order
@@ -125,7 +127,9 @@ def write_shard(store:str|Path, # the store folder (from `open_store`)
                 sha256={fx: sha256_file(store/fx), fi: sha256_file(store/fi)})
     write_text(store/fm, json.dumps(mark))
 
-def shard_done(store:str|Path, k:int) -> bool:
+def shard_done(store:str|Path, # a feature-store folder
+               k:int, # shard index
+              ) -> bool:
     "True when shard `k` is committed: its marker exists and both arrays match the hashes it records."
     store = Path(store); fx, fi, fm = _names(k)
     if not (store/fm).is_file(): return False
@@ -133,7 +137,8 @@ def shard_done(store:str|Path, k:int) -> bool:
     return all((store/f).is_file() and sha256_file(store/f) == h[f] for f in (fx, fi))
 
 # %% ../nbs/10a_store.ipynb #2b9ff78a
-def finalize_store(store:str|Path) -> dict:
+def finalize_store(store:str|Path, # a feature-store folder whose shards are all written
+                  ) -> dict:
     "Write the complete manifest once every shard is committed; returns it."
     store = Path(store); m = read_manifest(store)
     plan = shard_ranges(m['n_images'], m['shard_size'])
@@ -154,7 +159,8 @@ _ALIAS = {'name': 'model', 'outputdim': 'dim'}
 
 def check_expect(m:dict, # a store manifest
                  expect:dict, # fields the store must have, e.g. net.meta or {'scales': [1.0], 'image_size': 1024}
-                 where='store'):
+                 where='store', # what the error message calls the store
+                ):
     "Raise a ValueError naming every field where manifest `m` differs from `expect`."
     exp = {_ALIAS.get(k, k): v for k, v in expect.items()}
     if 'config' in exp: exp['config_hash'] = config_hash(dict(exp.pop('config')))
@@ -201,7 +207,8 @@ def _read_rows(files:list, dim:int, dtype, stored) -> np.ndarray:
 # %% ../nbs/10a_store.ipynb #55dce7b1
 COMPATIBLE_FIELDS = ('model', 'config_hash', 'checkpoint', 'image_size', 'scales', 'msp', 'whitening', 'dim')
 
-def row_paths(m:dict) -> list:
+def row_paths(m:dict, # the manifest of a store loaded with load_features
+             ) -> list:
     "The image path of each row of a store loaded with `load_features` (`m['paths'][m['ids'][i]]`)."
     return [m['paths'][i] for i in np.asarray(m['ids']).tolist()]
 

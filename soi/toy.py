@@ -10,6 +10,8 @@ import hashlib, io, json, pickle, shutil, time
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
+from .config import get_config, SoiConfig, add_config_args, config_from_args
+from .core import sha256_file, library_versions, debugging
 from .data import cid2filename
 from .toy_render import (K_QUERY, K_DB, K_OTHER, K_TRAIN, K_SHUFFLE, K_PAIRS, LABEL_RULE, landmark_texture,
                             sample_view, render_view, view_relation, label_view, scene_image, distractor_image)
@@ -46,19 +48,19 @@ def _jpeg(img:np.ndarray, quality:int) -> bytes:
 def _write(path:Path, data:bytes):
     path.parent.mkdir(parents=True, exist_ok=True); path.write_bytes(data)
 
-# %% ../nbs/05_toy.ipynb #3dc1d706
-def write_manifest(folder:Path) -> Path:
+# %% ../nbs/05_toy.ipynb #d702db89
+def write_manifest(folder:Path, # a build's folder (every file under it is listed)
+                  ) -> Path:
     "Write `MANIFEST.sha256` (sha256sum format, sorted paths) for every file under `folder`."
-    from soi.core import sha256_file
     folder = Path(folder)
     files = sorted(p for p in folder.rglob('*') if p.is_file() and p.name != MANIFEST)
     lines = [f'{sha256_file(p)}  {p.relative_to(folder).as_posix()}' for p in files]
     (folder/MANIFEST).write_text('\n'.join(lines) + '\n')
     return folder/MANIFEST
 
-def check_manifest(folder:Path) -> list:
+def check_manifest(folder:Path, # a build's folder holding MANIFEST.sha256
+                  ) -> list:
     "Files under `folder` that are missing, changed or not listed in its manifest ([] = intact build)."
-    from soi.core import sha256_file
     folder, bad = Path(folder), []
     if not (folder/MANIFEST).is_file(): return [MANIFEST]
     listed = dict(reversed(l.split('  ', 1)) for l in (folder/MANIFEST).read_text().splitlines() if l)
@@ -88,7 +90,6 @@ def _prepare(folder:Path, overwrite:bool, owned:tuple):
     folder.mkdir(parents=True, exist_ok=True)
 
 def _versions() -> dict:
-    from soi.core import library_versions
     return library_versions(('numpy', 'opencv', 'pillow', 'skimage'))
 
 # %% ../nbs/05_toy.ipynb #80571c54
@@ -110,12 +111,9 @@ def _photo(rng, tex, mode, size):
     img, g = render_view(rng, tex, v)
     return img, g, v
 
-# %% ../nbs/05_toy.ipynb #ce35f6ac
-def _build_test(out:Path, preset:str, seed:int) -> dict:
-    "Render queries and database of the test split into out/jpg and return gnd and metadata."
-    p = PRESETS[preset]
-    n_lm = p['n'] + p['confusers']
-    tex = {j: landmark_texture(j, seed, p['canvas']) for j in range(n_lm)}
+# %% ../nbs/05_toy.ipynb #117a65ef
+def _build_queries(out:Path, p:dict, tex:dict, seed:int) -> tuple:
+    "Render the queries (`p['queries']` per queried landmark) into out/jpg: `(ids, metadata, view geometry)`."
     qimlist, qmeta, qgeo = [], [], []
     for j in range(p['n']):
         for k in range(p['queries']):
@@ -124,6 +122,15 @@ def _build_test(out:Path, preset:str, seed:int) -> dict:
             qid = f'toy_q_{len(qimlist):04d}'
             _write(out/'jpg'/f'{qid}.jpg', _jpeg(img, v['quality']))
             qimlist.append(qid); qgeo.append(g); qmeta.append(dict(landmark=j, bbx=g['bbx']))
+    return qimlist, qmeta, qgeo
+
+# %% ../nbs/05_toy.ipynb #0e4e293e
+def _build_test(out:Path, preset:str, seed:int) -> dict:
+    "Render queries and database of the test split into out/jpg and return gnd and metadata."
+    p = PRESETS[preset]
+    n_lm = p['n'] + p['confusers']
+    tex = {j: landmark_texture(j, seed, p['canvas']) for j in range(n_lm)}
+    qimlist, qmeta, qgeo = _build_queries(out, p, tex, seed)
     items = [(j, k) for j in range(n_lm) for k in range(p['views'] if j < p['n'] else p['confuser_views'])]
     items += [(-1, i) for i in range(p['other'])]
     pos = np.random.default_rng([seed, K_SHUFFLE]).permutation(len(items))  # item t is stored as database image pos[t]
@@ -166,15 +173,31 @@ def _build_split(out:Path, preset:str, seed:int, landmarks:range, n_views:int) -
             if pos: qidxs.append(first + a); pidxs.append(first + int(rng.choice(pos)))
     return dict(cids=cids, cluster=cluster, qidxs=qidxs, pidxs=pidxs)
 
-# %% ../nbs/05_toy.ipynb #7ef40a23
+# %% ../nbs/05_toy.ipynb #aeadcffe
 TEST_OWNED, TRAIN_OWNED = ('jpg', 'toy.json', MANIFEST), ('ims', 'toy.json', MANIFEST)  # + gnd / list / pkl
 
-def default_train_dir(out:Path) -> Path:
+def default_train_dir(out:Path, # the test split's folder
+                     ) -> Path:
     "<data>/train/<name> for out = <data>/test/<name>; else a sibling folder <out>-train."
     out = Path(out)
     return out.parent.parent/'train'/out.name if out.parent.name == 'test' else out.with_name(out.name + '-train')
 
-# %% ../nbs/05_toy.ipynb #117a65ef
+# %% ../nbs/05_toy.ipynb #f7538e05
+def _build_splits(out:Path, train_out:Path, preset:str, seed:int, distractors:int) -> dict:
+    "Render both splits and the distractors, write the gnd / list / pkl files; returns the test split's metadata."
+    p, name = PRESETS[preset], f'toy-{preset}'
+    test = _build_test(out, preset, seed)
+    (out/f'gnd_{name}.pkl').write_bytes(pickle.dumps({k: test[k] for k in ('imlist', 'qimlist', 'gnd')}, protocol=4))
+    dnames = [f'distractor_{i:07d}' for i in range(distractors)]
+    for i, dn in enumerate(dnames): _write(out/'jpg'/f'{dn}.jpg', _jpeg(np.asarray(distractor_image(i, p['size'][1], seed)), 85))
+    if distractors: (out/f'{name}.txt').write_text(''.join(f'{dn}.jpg\n' for dn in dnames))  # relative to jpg/
+    n_lm = p['n'] + p['confusers']
+    db = {'train': _build_split(train_out, preset, seed, range(n_lm, n_lm + p['train']), p['train_views']),
+          'val': _build_split(train_out, preset, seed, range(n_lm + p['train'], n_lm + p['train'] + p['val']), p['val_views'])}
+    (train_out/f'{name}.pkl').write_bytes(pickle.dumps(db, protocol=4))
+    return test
+
+# %% ../nbs/05_toy.ipynb #4cdc820d
 def build_toy(out:str|Path, # test folder, e.g. <data>/test/toy-small (created)
               preset:str='tiny', # 'tiny' (tests), 'small' (demo) or 'medium' (benchmarks)
               seed:int=0, # same seed -> byte-identical files
@@ -184,7 +207,7 @@ def build_toy(out:str|Path, # test folder, e.g. <data>/test/toy-small (created)
              ) -> Path:
     "Build ToyLandmarks: the revisited-format test split in `out` and the SfM-120k-format training split."
     import cv2
-    p = _check_preset(preset, seed, distractors)
+    _check_preset(preset, seed, distractors)
     out = Path(out).expanduser().resolve()
     train_out = Path(train_out).expanduser().resolve() if train_out else default_train_dir(out)
     name, nthreads = f'toy-{preset}', cv2.getNumThreads()
@@ -194,17 +217,7 @@ def build_toy(out:str|Path, # test folder, e.g. <data>/test/toy-small (created)
                 label_rule=LABEL_RULE, versions=_versions())
     for f in (out, train_out): (f/'toy.json').write_text(json.dumps(dict(meta, complete=False)))  # marks our folders
     cv2.setNumThreads(1)
-    try:
-        t0 = time.perf_counter()
-        test = _build_test(out, preset, seed)
-        (out/f'gnd_{name}.pkl').write_bytes(pickle.dumps({k: test[k] for k in ('imlist', 'qimlist', 'gnd')}, protocol=4))
-        dnames = [f'distractor_{i:07d}' for i in range(distractors)]
-        for i, dn in enumerate(dnames): _write(out/'jpg'/f'{dn}.jpg', _jpeg(np.asarray(distractor_image(i, p['size'][1], seed)), 85))
-        if distractors: (out/f'{name}.txt').write_text(''.join(f'{dn}.jpg\n' for dn in dnames))  # relative to jpg/
-        n_lm = p['n'] + p['confusers']
-        db = {'train': _build_split(train_out, preset, seed, range(n_lm, n_lm + p['train']), p['train_views']),
-              'val': _build_split(train_out, preset, seed, range(n_lm + p['train'], n_lm + p['train'] + p['val']), p['val_views'])}
-        (train_out/f'{name}.pkl').write_bytes(pickle.dumps(db, protocol=4))
+    try: test = _build_splits(out, train_out, preset, seed, distractors)
     finally: cv2.setNumThreads(nthreads)
     (out/'toy.json').write_text(json.dumps(dict(meta, split='test', db=test['db'], queries=test['queries']), indent=1))
     (train_out/'toy.json').write_text(json.dumps(dict(meta, split='train'), indent=1))
@@ -227,11 +240,11 @@ def ensure_toy(preset:str='tiny', # preset to build if absent
                seed:int=0, # dataset seed
               ) -> Path:
     "<data>/test/toy-<preset>, built (with its training split) unless an intact build with this seed is there."
-    from soi.config import get_config, SoiConfig
     _check_preset(preset, seed)
     cfg = data if isinstance(data, SoiConfig) else get_config(data=data)
     out, tr = cfg.dataset_dir(f'toy-{preset}'), cfg.dataset_dir(f'toy-{preset}', 'train')
-    def intact(f):
+    def intact(f, # a build folder (test or train split)
+              ):
         m = _meta(f)
         return (m is not None and m.get('version') == TOY_VERSION and m.get('seed') == seed and m.get('preset') == preset
                 and not check_manifest(f))
@@ -251,10 +264,10 @@ def _lock(path:Path):
         finally: fcntl.flock(fh, fcntl.LOCK_UN)
 
 # %% ../nbs/05_toy.ipynb #1061a4fc
-def cli_toy(argv:list[str]|None=None) -> int:
+def cli_toy(argv:list[str]|None=None, # the arguments after the command name (None: sys.argv)
+           ) -> int:
     "soi toy build --preset tiny|small|medium [--seed S] [--distractors N] [--out DIR] [--overwrite]"
     import argparse
-    from soi.config import add_config_args, config_from_args
     ap = argparse.ArgumentParser(prog='soi toy', description='Build the ToyLandmarks offline benchmark.')
     ap.add_argument('action', choices=['build'], help='what to do')
     ap.add_argument('--preset', default='tiny', help=f"one of {', '.join(PRESETS)}")
@@ -270,7 +283,6 @@ def cli_toy(argv:list[str]|None=None) -> int:
     try: out = build_toy(out, args.preset, args.seed, args.distractors, args.overwrite, train_out=tr)
     except (ValueError, FileExistsError, NotADirectoryError) as e:
         import sys
-        from soi.core import debugging
         if debugging(): raise
         print(f"soi toy: error: {e}", file=sys.stderr); return 2
     print(f"built {out.name} ({args.preset}, seed {args.seed}) in {time.perf_counter() - t0:.1f} s: {out} and "

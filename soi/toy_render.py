@@ -30,7 +30,8 @@ PHOTOS = ('astronaut', 'chelsea', 'coffee', 'rocket', 'hubble_deep_field', 'immu
 WALLS = ('brick', 'grass', 'gravel', 'page', 'text', 'moon', 'cell', 'hubble_deep_field', 'coins')
 
 @functools.lru_cache(maxsize=None)
-def texture_pool(max_side:int=512) -> dict:
+def texture_pool(max_side:int=512, # longest side of each texture, pixels
+                ) -> dict:
     "Name -> RGB uint8 array (long side <= `max_side`) of the sample photographs shipped with scikit-image and matplotlib."
     import cv2, skimage.data
     from PIL import Image
@@ -102,17 +103,9 @@ def landmark_texture(j:int, # landmark index: texture j is the same for every bu
     "The planar facade of landmark `j`, (H, W, 3) uint8: wall, window grid, bands, a mural, a sign and a door."
     return facade(np.random.default_rng([seed, K_LANDMARK, j]), canvas)
 
-def facade(rng, canvas:int=512) -> np.ndarray:
-    "A random facade drawn from the stream `rng` (see `landmark_texture`)."
-    import cv2
-    pool = texture_pool()
-    a = rng.uniform(0.6, 1.6)  # W / H
-    W, H = (canvas, round(canvas / a)) if a >= 1 else (round(canvas * a), canvas)
-    img = (_tint(rng, _crop(rng, pool[str(rng.choice(WALLS))], W, H, 0.3)) if rng.random() < 0.6
-           else _gradient(rng, W, H)).copy()
-    for _ in range(int(rng.integers(1, 4))):  # cornices: horizontal bands
-        y, t = int(rng.uniform(0, H)), int(rng.uniform(0.015, 0.05) * H) + 1
-        img[y:y + t] = _colour(rng)
+# %% ../nbs/05a_toy_render.ipynb #7e06f4a1
+def _add_windows(rng, img:np.ndarray, pool:dict, W:int, H:int):
+    "A grid of identical windows (some missing) on facade `img` (H, W, 3), in place."
     rows, cols = int(rng.integers(2, 6)), int(rng.integers(2, 7))
     style, photo = int(rng.integers(0, 3)), pool[str(rng.choice(PHOTOS))]
     cw, ch = W / cols, H / rows
@@ -123,6 +116,10 @@ def facade(rng, canvas:int=512) -> np.ndarray:
             if rng.random() < 0.1: continue  # a missing window breaks the repetition a little
             y0, x0 = int((r + 0.5) * ch - wh / 2), int((c + 0.5) * cw - ww / 2)
             img[y0:y0 + wh, x0:x0 + ww] = tile
+
+def _add_details(rng, img:np.ndarray, pool:dict, W:int, H:int):
+    "A mural, a sign with text and an arched door on facade `img` (H, W, 3), in place."
+    import cv2
     mw, mh = int(W * rng.uniform(0.2, 0.45)), int(H * rng.uniform(0.2, 0.45))  # mural
     mx, my = int(rng.uniform(0, W - mw)), int(rng.uniform(0, H - mh))
     img[my:my + mh, mx:mx + mw] = _crop(rng, pool[str(rng.choice(PHOTOS))], mw, mh, 0.3)
@@ -134,12 +131,31 @@ def facade(rng, canvas:int=512) -> np.ndarray:
     dx = int(rng.uniform(0.1, 0.9) * W - dw / 2)
     cv2.rectangle(img, (dx, H - dh), (dx + dw, H), _colour(rng, 0, 120), -1)
     cv2.ellipse(img, (dx + dw // 2, H - dh), (dw // 2, dw // 3), 0, 180, 360, _colour(rng, 0, 120), -1)
+
+# %% ../nbs/05a_toy_render.ipynb #f5f3cca0
+def facade(rng, # numpy Generator: the facade's own random stream
+           canvas:int=512, # side of the square canvas, pixels
+          ) -> np.ndarray:
+    "A random facade drawn from the stream `rng` (see `landmark_texture`)."
+    pool = texture_pool()
+    a = rng.uniform(0.6, 1.6)  # W / H
+    W, H = (canvas, round(canvas / a)) if a >= 1 else (round(canvas * a), canvas)
+    img = (_tint(rng, _crop(rng, pool[str(rng.choice(WALLS))], W, H, 0.3)) if rng.random() < 0.6
+           else _gradient(rng, W, H)).copy()
+    for _ in range(int(rng.integers(1, 4))):  # cornices: horizontal bands
+        y, t = int(rng.uniform(0, H)), int(rng.uniform(0.015, 0.05) * H) + 1
+        img[y:y + t] = _colour(rng)
+    _add_windows(rng, img, pool, W, H)
+    _add_details(rng, img, pool, W, H)
     return img
 
 # %% ../nbs/05a_toy_render.ipynb #40cae969
 SKIES = ((200, 220, 240), (170, 200, 235), (215, 215, 215), (235, 225, 205), (150, 165, 185))  # clear, blue, overcast, haze, dusk
 
-def scene_background(rng, w:int, h:int) -> np.ndarray:
+def scene_background(rng, # numpy Generator for the scene
+                     w:int, # width, pixels
+                     h:int, # height, pixels
+                    ) -> np.ndarray:
     "A street-like scene without the landmark: sky, ground texture and clutter (other walls, trees, poles), (h, w, 3) uint8."
     import cv2
     pool = texture_pool(256)
@@ -165,7 +181,7 @@ def scene_background(rng, w:int, h:int) -> np.ndarray:
             cv2.line(img, (x, y), (x + int(rng.integers(-5, 6)), h), _colour(rng, 40, 120), int(rng.integers(1, 4)), cv2.LINE_AA)
     return img
 
-# %% ../nbs/05a_toy_render.ipynb #06556fa0
+# %% ../nbs/05a_toy_render.ipynb #077c6d18
 def _rotation(yaw, pitch, roll):
     "R = Rz(roll) Rx(pitch) Ry(yaw), angles in degrees."
     a, b, c = np.deg2rad([yaw, pitch, roll])
@@ -177,7 +193,9 @@ def _rotation(yaw, pitch, roll):
 def camera_homography(canvas_wh:tuple, # (W, H) of the facade in canvas pixels
                       image_wh:tuple, # (w, h) of the photograph
                       scale:float, # image pixels per canvas pixel at the facade centre (frontal)
-                      yaw:float=0., pitch:float=0., roll:float=0., # camera rotation in degrees
+                      yaw:float=0., # camera yaw, degrees
+                      pitch:float=0., # camera pitch, degrees
+                      roll:float=0., # camera roll, degrees
                       offset:tuple=(0., 0.), # where the facade centre lands, in pixels from the image centre
                       fov:float=50., # horizontal-or-vertical field of view of the long side, degrees
                      ) -> np.ndarray:
@@ -191,9 +209,10 @@ def camera_homography(canvas_wh:tuple, # (W, H) of the facade in canvas pixels
     C = np.array([[1, 0, -W / 2], [0, 1, -H / 2], [0, 0, 1.]])
     return K @ np.column_stack([R[:, 0], R[:, 1], t]) @ C
 
-ASPECTS = (4/3, 3/4, 3/2, 2/3, 1., 16/9)
-
 def _focal(long_side, fov=50.): return long_side / 2 / np.tan(np.deg2rad(fov) / 2)
+
+# %% ../nbs/05a_toy_render.ipynb #ba622ae4
+ASPECTS = (4/3, 3/4, 3/2, 2/3, 1., 16/9)
 
 def _min_depth(canvas_wh, long_side, scale, yaw, pitch, fov=50.):
     "Depth of the nearest facade corner over the depth of its centre (must stay well above 0: plane in front of the camera)."
@@ -252,7 +271,12 @@ def _grid(canvas_wh):
     u, v = np.meshgrid((np.arange(nx) + 0.5) * W / nx, (np.arange(ny) + 0.5) * H / ny)
     return np.stack([u.ravel(), v.ravel(), np.ones(nx * ny)])  # (3, G)
 
-def view_geometry(Hm, canvas_wh, image_wh, occ_mask, view) -> dict:
+def view_geometry(Hm, # 3x3 homography canvas -> image (camera_homography)
+                  canvas_wh, # (W, H) of the facade in canvas pixels
+                  image_wh, # (w, h) of the photograph
+                  occ_mask, # occluder mask of the photograph (> 0 = hidden)
+                  view, # the sampled view (sample_view's dict: yaw, pitch, roll, blur, ...)
+                 ) -> dict:
     "What the photograph shows of the facade, measured on the grid: visible points, local scale, optical axis, bbox."
     (w, h), P = image_wh, Hm @ _grid(canvas_wh)
     x, y = P[0] / P[2], P[1] / P[2]
@@ -345,7 +369,10 @@ def label_view(r:dict, # from `view_relation`
     return 'easy' if easy else 'hard'
 
 # %% ../nbs/05a_toy_render.ipynb #092bcb68
-def scene_image(rng, long_side:tuple, canvas:int) -> np.ndarray:
+def scene_image(rng, # numpy Generator for the photograph
+                long_side:tuple, # (min, max) long side of the photograph, pixels
+                canvas:int, # canvas side of the building it may show, pixels
+               ) -> np.ndarray:
     "A photograph with no landmark: a street scene, half of the time with a never-repeated building in it."
     tex = facade(rng, canvas) if rng.random() < 0.6 else None
     cwh = (canvas, canvas) if tex is None else (tex.shape[1], tex.shape[0])

@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse, json, warnings
 from pathlib import Path
 import numpy as np
+from .config import add_config_args, config_from_args
 from .core import ShapeError, check_rows, atomic_write, l2n
+from .data import read_pickle, open_training_set
+from .store import load_features
 
 # %% auto #0
 __all__ = ['cholesky', 'learn_whitening', 'learn_pca_whitening', 'apply_whitening', 'whitening_to_linear', 'linear_to_whitening',
@@ -125,7 +128,8 @@ def linear_to_whitening(layer, # an nn.Linear (with bias) holding a whitening
 
 # %% ../nbs/09_whitening.ipynb #a2f9dba4
 def save_whitening(path:str|Path, # output .npz file
-                   m, P, # mean (D,) and projection (D', D)
+                   m, # mean (D,)
+                   P, # projection (D', D)
                    meta:dict|None=None, # provenance: store, pairs, method...
                   ) -> Path:
     "Write m, P and meta to an .npz file atomically."
@@ -144,7 +148,6 @@ def load_whitening(path:str|Path, # a file written by save_whitening / `soi whit
 # %% ../nbs/09_whitening.ipynb #ab481699
 def _pairs_db(pairs:str, split:str, cfg) -> dict:
     "{'cids', 'qidxs', 'pidxs'} from a pickle path or a training-set name."
-    from soi.data import read_pickle, open_training_set
     if Path(pairs).suffix == '.pkl' or Path(pairs).is_file():
         if not Path(pairs).is_file(): raise FileNotFoundError(f"--pairs: {pairs} not found")
         db = read_pickle(Path(pairs))
@@ -176,10 +179,9 @@ def _store_pairs(manifest:dict, ids, db:dict, pairs:str) -> tuple[np.ndarray, np
     return q[keep], p[keep]
 
 # %% ../nbs/09_whitening.ipynb #ee42cfd1
-def cli_whiten(argv:list[str]|None=None) -> int:
+def cli_whiten(argv:list[str]|None=None, # the arguments after the command name (None: sys.argv)
+              ) -> int:
     "soi whiten: learn a whitening from a feature store and matching pairs (or PCA) and save it."
-    from soi.config import add_config_args, config_from_args
-    from soi.store import load_features
     ap = argparse.ArgumentParser(prog='soi whiten', description='Learn a whitening (Lw from matching pairs, or PCA).')
     ap.add_argument('--features', required=True, help='feature store of the whitening images (soi extract --out)')
     ap.add_argument('--pairs', help="SfM-120k-format pickle (path) or training-set name; needed unless --pca")

@@ -14,7 +14,7 @@ from .report import git_commit
 
 # %% auto #0
 __all__ = ['load_grid', 'expand_grid', 'code_hash', 'point_key', 'execute', 'versions', 'device_info', 'point_dir',
-           'read_metrics', 'run_point', 'collect', 'summarise', 'pm', 'aggregate', 'main']
+           'read_metrics', 'run_point', 'summarise', 'pm', 'collect', 'aggregate', 'main']
 
 # %% ../nbs/18_workflow.ipynb #7ca8c58c
 def load_grid(path:str|Path, # a grid YAML file; its stem is the grid's name
@@ -99,9 +99,14 @@ def device_info() -> dict:
     if torch.cuda.is_available(): d['gpu'] = torch.cuda.get_device_name(0)
     return d
 
-def point_dir(g:dict, point:str, cfg=None) -> Path: return (cfg or get_config()).results/'runs'/g['name']/point
+def point_dir(g:dict, # a loaded grid
+              point:str, # the point's name
+              cfg=None, # SoiConfig (None: get_config())
+             ) -> Path:
+    return (cfg or get_config()).results/'runs'/g['name']/point
 
-def read_metrics(d:Path) -> dict|None:
+def read_metrics(d:Path, # a run folder
+                ) -> dict|None:
     "The `metrics.json` in run folder `d`, or None when missing or unreadable."
     try: return json.loads((Path(d)/'metrics.json').read_text())
     except (OSError, ValueError): return None
@@ -136,21 +141,6 @@ def run_point(grid:str|Path|dict, # a grid file or `load_grid` result
     done(); return True
 
 # %% ../nbs/18_workflow.ipynb #4e50eba3
-def collect(grid:str|Path|dict, # a grid file or `load_grid` result
-            cfg=None, # SoiConfig (results root)
-           ) -> dict[str, dict]:
-    "{point: metrics.json} for every point of the grid; raises FileNotFoundError naming missing points."
-    g = grid if isinstance(grid, dict) else load_grid(grid)
-    out, missing = {}, []
-    for name, params in expand_grid(g).items():
-        m = read_metrics(point_dir(g, name, cfg))
-        if m is None or m.get('params') != json.loads(json.dumps(params, default=str)): missing.append(name)
-        else: out[name] = m
-    if missing:
-        raise FileNotFoundError(f"grid {g['name']}: missing result for point(s) {', '.join(missing)} under "
-                                f"{point_dir(g, '', cfg)}; run `snakemake --cores 2` (or `make results`) first")
-    return out
-
 def summarise(df, # one row per run: the columns `by`, 'seed' and numeric metrics
               by:list[str], # the columns that identify a configuration (seeds are averaged)
              ):
@@ -172,8 +162,27 @@ def pm(df, # a `summarise` result
     return df[cols].apply(lambda s: s.map(lambda v: format(v, floatfmt)) if one else
                           s.map(lambda v: format(v, floatfmt)) + ' ± ' + df[f'{s.name} std'].map(lambda v: format(v, floatfmt)))
 
+# %% ../nbs/18_workflow.ipynb #182f1c92
+def collect(grid:str|Path|dict, # a grid file or `load_grid` result
+            cfg=None, # SoiConfig (results root)
+           ) -> dict[str, dict]:
+    "{point: metrics.json} for every point of the grid; raises FileNotFoundError naming missing points."
+    g = grid if isinstance(grid, dict) else load_grid(grid)
+    out, missing = {}, []
+    for name, params in expand_grid(g).items():
+        m = read_metrics(point_dir(g, name, cfg))
+        if m is None or m.get('params') != json.loads(json.dumps(params, default=str)): missing.append(name)
+        else: out[name] = m
+    if missing:
+        raise FileNotFoundError(f"grid {g['name']}: missing result for point(s) {', '.join(missing)} under "
+                                f"{point_dir(g, '', cfg)}; run `snakemake --cores 2` (or `make results`) first")
+    return out
+
 # %% ../nbs/18_workflow.ipynb #5df4884f
-def aggregate(grid:str|Path|dict, cfg=None, root=None):
+def aggregate(grid:str|Path|dict, # a grid YAML file or a loaded grid
+              cfg=None, # SoiConfig (None: get_config())
+              root=None, # project root (None: found from the working directory)
+             ):
     "Run the grid's aggregation notebook (it calls `collect`, so a missing point fails naming it)."
     g = grid if isinstance(grid, dict) else load_grid(grid)
     a = g.get('aggregate') or {}
@@ -181,7 +190,8 @@ def aggregate(grid:str|Path|dict, cfg=None, root=None):
     root = Path(root or find_project_root())
     execute(a['notebook'], point_dir(g, 'aggregate.ipynb', cfg), {'grid': str(Path(g['path']).resolve())}, root)
 
-def main(argv:list[str]|None=None) -> int:
+def main(argv:list[str]|None=None, # the command line (None: sys.argv[1:])
+        ) -> int:
     "python -m soi.workflow run GRID POINT | aggregate GRID | list GRID | execute NOTEBOOK OUT"
     a = list(sys.argv[1:] if argv is None else argv)
     try:
