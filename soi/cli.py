@@ -20,7 +20,7 @@ COMMANDS = {  # command -> (module, one-line help)
     'whiten': ('soi.whitening', 'learn a whitening from a feature store'),
     'search': ('soi.index', 'build an index and search it'),
     'import-checkpoint': ('soi.model_import', 'convert a SOLAR or cirtorch checkpoint into a soi checkpoint'),
-    'train': ('soi.train', 'train a retrieval network'),
+    'train': ('soi.train_loop', 'train a retrieval network'),
     'rerank': ('soi.rerank', 're-rank a first-stage ranking (aqe, dba, diffusion, k-reciprocal, spatial verification)'),
     'index': ('soi.engine', 'build or update the search index of a folder of photos (incremental)'),
     'query': ('soi.engine', 'search an index with query images (box, re-ranking, JSON, montage)'),

@@ -43,7 +43,7 @@ def stages(spec, # '45', 'conv4', 'layer3', 'layer3,layer4', a tuple/list of suc
         else: raise ValueError(f"{what}: unknown stage {t!r} in {spec!r}; use 'layer1'..'layer4' (SOLAR: digits or "
                                f"'conv2'..'conv5'; 'conv1' is the stem)")
     if len(set(out)) != len(out): raise ValueError(f"{what}: stage repeated in {spec!r}")
-    return tuple(out)
+    return tuple(sorted(out, key=('conv1', 'layer1', 'layer2', 'layer3', 'layer4').index))   # network order
 
 # %% ../nbs/08_model.ipynb #82c0635b
 ARCHS = ('resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'vgg16')

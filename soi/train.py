@@ -6,13 +6,13 @@ Docs: https://soi-retrieval.github.io/soi/train.html.md"""
 
 # %% ../nbs/14_train.ipynb #25b84b31
 from __future__ import annotations
-import argparse, math, re
+import argparse, math
 from dataclasses import dataclass, fields, replace
 import torch
 from torch import nn
 from fastcore.docments import docments
 from .config import add_config_args
-from .model import create_model, ModelConfig
+from .model import create_model, ModelConfig, stages
 from .pooling import GeM, GeMmp
 from .losses import contrastive_loss, triplet_loss, sos_loss
 
@@ -24,22 +24,6 @@ __all__ = ['STAGES', 'BATCHNORM', 'LOSSES', 'OPTIMIZERS', 'recipes', 'MODEL_OPTI
 
 # %% ../nbs/14_train.ipynb #999823f6
 STAGES = ('conv1', 'layer1', 'layer2', 'layer3', 'layer4')   # torchvision names; SOLAR's conv1..conv5
-
-def _stage(s:str) -> str:
-    "One stage name from 'convK' (K = 1..5, SOLAR) or a torchvision name."
-    if re.fullmatch(r'conv[1-5]', s): return STAGES[int(s[4]) - 1]
-    if s in STAGES: return s
-    raise ValueError(f"stages: {s!r} is not a ResNet stage; expected one of {STAGES} or SOLAR's conv1..conv5")
-
-# TODO-merge: engineer 9a writes soi.model.stages (08_model); keep that one and import it here instead of this copy.
-def _stages(spec, # '45' (thesis digits: after conv4 and conv5), 'conv4', 'layer3', or a tuple/list of stage names
-           ) -> tuple:
-    "Stage names in network order: '45' -> ('layer3', 'layer4'), 'conv4' -> ('layer3',); names pass through."
-    if isinstance(spec, str) and re.fullmatch(r'[1-5]+', spec): return tuple(STAGES[int(c) - 1] for c in sorted(set(spec)))
-    if isinstance(spec, str): spec = (spec,)
-    if not isinstance(spec, (tuple, list)) or not all(isinstance(s, str) for s in spec):
-        raise ValueError(f"stages: expected digits like '45', a stage name like 'layer3' or 'conv4', or a tuple of names; got {spec!r}")
-    return tuple(sorted({_stage(s) for s in spec}, key=STAGES.index))
 
 # %% ../nbs/14_train.ipynb #47ad1e6c
 BATCHNORM = ('auto', 'frozen', 'train')    # 'auto': frozen for a pre-trained start, train otherwise
@@ -240,16 +224,16 @@ def objective(x:torch.Tensor, # (N, D) descriptors of consecutive tuples
     second = sos_loss(x, label) if cfg.sos else torch.zeros((), device=x.device, dtype=x.dtype)
     return first + cfg.sos_lambda * second, first, second
 
-# %% ../nbs/14_train.ipynb #c7fb88c7
+# %% ../nbs/14_train.ipynb #d8e2a306
 def _or_none(t): return lambda s: None if s.lower() in ('none', '') else t(s)  # 'none' -> None, else t(s)
 
 def _upto(s:str) -> str:
     "One stage for --freeze-upto: 'conv4' -> 'layer3'."
-    st = _stages(s)
+    st = stages(s, what='--freeze-upto')
     if len(st) != 1: raise ValueError(f"--freeze-upto: expected one stage such as conv4 or layer3, got {s!r}")
     return st[0]
 
-_TYPES = {'str': str, 'int': int, 'float': float, 'tuple': _stages}
+_TYPES = {'str': str, 'int': int, 'float': float, 'tuple': stages}
 _CHOICES = {'loss': LOSSES, 'optimizer': OPTIMIZERS, 'batchnorm': BATCHNORM}
 _CONVERT = {'freeze_upto': _upto}    # a str field whose CLI spelling is converted
 _ALIASES = {'lr_decay': ('--ld',), 'sos_lambda': ('--lambda',), 'mining_pool': ('--pool-size',)}   # thesis / cirtorch flags
