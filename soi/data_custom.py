@@ -6,14 +6,12 @@ Docs: https://soi-retrieval.github.io/soi/data_custom.html.md"""
 
 # %% ../nbs/02a_data_custom.ipynb #d122a7b1
 from __future__ import annotations
-import hashlib
 from pathlib import Path
 import numpy as np
 from .data import RetrievalDataset, open_revisited
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'GLDV2_FILES', 'open_folders', 'open_csv', 'gldv2_path', 'open_gldv2', 'open_path',
-           'write_gldv2_fixture', 'write_folders_fixture']
+__all__ = ['IMAGE_EXTS', 'GLDV2_FILES', 'open_folders', 'open_csv', 'gldv2_path', 'open_gldv2', 'open_path']
 
 # %% ../nbs/02a_data_custom.ipynb #d1ee5104
 IMAGE_EXTS = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.webp', '.tif', '.tiff'}
@@ -113,33 +111,3 @@ def open_path(p:str|Path, # a CSV, or a folder in one of the supported layouts
         if (p/GLDV2_FILES[2]).is_file(): return open_gldv2(p)
     raise FileNotFoundError(f"{p}: not a data set; expected a CSV (path,label,split), a folder with gnd_{p.name}.pkl "
                             f"and jpg/, a folder with query/<label>/ and database/<label>/, or a GLDv2 folder ({', '.join(GLDV2_FILES)})")
-
-# %% ../nbs/02a_data_custom.ipynb #9385948c
-def _jpg(path:Path, rng, size=(40, 32)):
-    from PIL import Image
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(path)
-
-def write_gldv2_fixture(data:str|Path, n_index:int=8, n_test:int=4, seed:int=0) -> Path:
-    "Write a tiny GLDv2 retrieval set at `<data>/test/gldv2` (last test image Ignored); returns its folder."
-    rng, d = np.random.default_rng(seed), Path(data)/'test'/'gldv2'
-    hexid = lambda s, i: hashlib.md5(f'{s}{i}-{seed}'.encode()).hexdigest()[:16]
-    index, test = [hexid('i', i) for i in range(n_index)], [hexid('t', i) for i in range(n_test)]
-    for i in index: _jpg(gldv2_path(d, 'index', i), rng)
-    for i in test: _jpg(gldv2_path(d, 'test', i), rng)
-    (d/'index.csv').write_text('id\n' + ''.join(f'{i}\n' for i in index))
-    (d/'test.csv').write_text('id\n' + ''.join(f'{i}\n' for i in test))
-    rows = [f"{t},{' '.join(index[(k + j) % n_index] for j in range(k % 3 + 1))},{'Public' if k % 2 else 'Private'}"
-            for k, t in enumerate(test[:-1])] + [f'{test[-1]},None,Ignored']
-    (d/'retrieval_solution_v2.1.csv').write_text('id,images,Usage\n' + '\n'.join(rows) + '\n')
-    return d
-
-def write_folders_fixture(root:str|Path, labels:tuple=('bridge', 'tower'), n_db:int=3, n_q:int=1,
-                          n_unlabelled:int=2, seed:int=0) -> Path:
-    "Write query/<label>/ and database/<label>/ folders (+ unlabelled database images); returns `root`."
-    rng, root = np.random.default_rng(seed), Path(root)
-    for l in labels:
-        for i in range(n_q): _jpg(root/'query'/l/f'q{i}.jpg', rng)
-        for i in range(n_db): _jpg(root/'database'/l/f'{l}{i}.jpg', rng)
-    for i in range(n_unlabelled): _jpg(root/'database'/f'other{i}.jpg', rng)
-    return root

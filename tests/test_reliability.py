@@ -271,7 +271,7 @@ torch.save(res['net'].state_dict(), save)
 @pytest.mark.skipif(bool(_small_fs_ok()), reason=_small_fs_ok() or 'ok')
 def test_disk_full_training_resumes(tmp_path):
     "Training whose export folder fills up after epoch 1: one line, exit 2; resumed with room, the weights are identical."
-    from soi.data import write_training_fixture
+    from soi.testing import write_training_fixture
     import torch
     write_training_fixture(tmp_path/'data', name='fixture', n_clusters=6, per_cluster=4)
     s = tmp_path/'train.py'; s.write_text(TRAIN); here = Path(__file__).parent
@@ -300,7 +300,7 @@ def _kill_when(cmd, path, timeout=300):
 
 def test_sigkill_training_resumes(tmp_path):
     "Training killed right after its first checkpoint, then resumed: the same weights as an uninterrupted run."
-    from soi.data import write_training_fixture
+    from soi.testing import write_training_fixture
     import torch
     write_training_fixture(tmp_path/'data', name='fixture', n_clusters=6, per_cluster=4)
     s = tmp_path/'train.py'; s.write_text(TRAIN); here = Path(__file__).parent
