@@ -400,7 +400,7 @@ def _tensorboard(out:Path):
 def _save_model(path:Path, net:nn.Module, cfg:TrainConfig):
     try: from soi.model import save_checkpoint
     except ImportError: return None
-    if not hasattr(net, 'meta') or 'config' not in net.meta: return None   # not a soi.model network
+    if not hasattr(net, 'config'): return None   # not a soi.model network (save_checkpoint stores net.config)
     return save_checkpoint(path, net, train_config=asdict(cfg))
 
 # %% ../nbs/14_train.ipynb #361f1bca
