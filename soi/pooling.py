@@ -76,6 +76,7 @@ def _starts(S:int, # side length of the map
     b = 0 if n == 1 else (S - wl)/(n - 1)
     return (torch.floor(c + torch.arange(n, dtype=torch.float32)*b) - c).int().tolist()
 
+# %% ../nbs/06_pooling.ipynb #095924ad
 def _grid(H:int, # map height
           W:int, # map width
           L:int, # levels of regions (0: the whole map only)
@@ -172,7 +173,7 @@ class GeM(nn.Module):
     def forward(self, x:Tensor) -> Tensor: return gem(x, self.p, self.eps)
     def __repr__(self): return f'GeM(p={self.p.item():.4f}, eps={self.eps}, learnable={self.p.requires_grad})'
 
-# %% ../nbs/06_pooling.ipynb #bdafe6c7
+# %% ../nbs/06_pooling.ipynb #3193c8b5
 class GeMmp(nn.Module):
     "Module for `gem` with one learnable exponent per channel (`mp` = number of channels)."
     def __init__(self,
@@ -195,6 +196,7 @@ class RMAC(nn.Module):
     def forward(self, x:Tensor) -> Tensor: return rmac(x, self.L, self.eps)
     def __repr__(self): return f'RMAC(L={self.L}, eps={self.eps})'
 
+# %% ../nbs/06_pooling.ipynb #258626d3
 class RPool(nn.Module):
     "Regional pooling with any pool module or name (`RPool('gem')` is R-GeM, with the GeM's p learnable)."
     def __init__(self,

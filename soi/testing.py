@@ -22,10 +22,16 @@ __all__ = ['TinyNet', 'write_revisited_fixture', 'write_distractors_fixture', 'w
 # %% ../nbs/01b_testing.ipynb #3dfa9b06
 class _GeM(nn.Module):
     "GeM pooling with one learnable exponent: (mean of x^p over H, W)^(1/p), x clamped to >= eps."
-    def __init__(self, p:float=3.0, eps:float=1e-6):
+    def __init__(self,
+                 p:float=3.0, # initial exponent
+                 eps:float=1e-6, # activations are clamped to >= eps
+                ):
         super().__init__(); self.p, self.eps = nn.Parameter(torch.ones(1) * p), eps
-    def forward(self, x): return x.clamp(min=self.eps).pow(self.p).mean((-2, -1)).pow(1 / self.p)
+    def forward(self,
+                x:torch.Tensor, # (N, C, H, W) feature map
+               ) -> torch.Tensor: return x.clamp(min=self.eps).pow(self.p).mean((-2, -1)).pow(1 / self.p)
 
+# %% ../nbs/01b_testing.ipynb #58334baf
 _STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
 
 class TinyNet(nn.Module):
@@ -48,7 +54,9 @@ class TinyNet(nn.Module):
         d = c if dim is None else dim
         self.meta = dict(name='tiny', config=dict(arch='tiny', upto=upto, dim=d), mean=[0.485, 0.456, 0.406],
                          std=[0.229, 0.224, 0.225], outputdim=d)
-    def forward(self, x:torch.Tensor) -> torch.Tensor: # (N, 3, H, W) images -> (N, outputdim) unit rows
+    def forward(self,
+                x:torch.Tensor, # (N, 3, H, W) images
+               ) -> torch.Tensor: # (N, outputdim) unit rows
         v = self.pool(self.features(x))
         return nn.functional.normalize(v if self.proj is None else self.proj(v), dim=1)
 
@@ -196,14 +204,17 @@ def assert_refused(result, # subprocess.CompletedProcess, or (code, stderr) from
     for w in words: assert w in lines[0], f"{w!r} not in {lines[0]!r}"
     return lines[0]
 
-# %% ../nbs/01b_testing.ipynb #927be964
-def _picture(rng, size:int) -> np.ndarray:
+# %% ../nbs/01b_testing.ipynb #6bb05528
+def _picture(rng, # numpy Generator
+             size:int, # side of the square picture
+            ) -> np.ndarray:
     "A smooth random colour picture (size, size, 3) uint8: a few blobs on a gradient."
     y, x = np.mgrid[0:size, 0:size] / size
     a = np.stack([rng.uniform(40, 215) + 40 * np.sin(rng.uniform(2, 9) * x + rng.uniform(0, 6)) *
                   np.cos(rng.uniform(2, 9) * y + rng.uniform(0, 6)) for _ in range(3)], -1)
     return np.clip(a, 0, 255).astype(np.uint8)
 
+# %% ../nbs/01b_testing.ipynb #6962f327
 def write_labelled_collection(root:str|Path, # folder to create (query/ and database/ inside)
                               n_labels:int=4, # labels (one picture each)
                               n_db:int=7, # database images per label
@@ -227,8 +238,10 @@ def write_labelled_collection(root:str|Path, # folder to create (query/ and data
     t.write_bytes(t.read_bytes()[:len(t.read_bytes()) // 3]); e.write_bytes(b'')
     return {'truncated': t, 'empty': e}
 
-# %% ../nbs/01b_testing.ipynb #6bb05528
-def _blocks(w:int=48, h:int=32) -> np.ndarray:
+# %% ../nbs/01b_testing.ipynb #2ec90483
+def _blocks(w:int=48, # width
+            h:int=32, # height
+           ) -> np.ndarray:
     "A (h, w, 3) picture of 2 x 3 flat colour blocks (asymmetric, so every flip and rotation differs)."
     cols = np.array([[220, 30, 30], [30, 200, 40], [40, 60, 220], [230, 220, 40], [200, 40, 210], [30, 210, 210]], np.uint8)
     a = np.zeros((h, w, 3), np.uint8)
@@ -239,7 +252,10 @@ def _blocks(w:int=48, h:int=32) -> np.ndarray:
 _STORE = {2: 'FLIP_LEFT_RIGHT', 3: 'ROTATE_180', 4: 'FLIP_TOP_BOTTOM', 5: 'TRANSPOSE', 6: 'ROTATE_90',
           7: 'TRANSVERSE', 8: 'ROTATE_270'}   # orientation -> how the picture is stored (the viewer undoes it)
 
-def _png_bomb(path:Path, w:int=100_000, h:int=100_000):
+def _png_bomb(path:Path, # file to write
+              w:int=100_000, # declared width
+              h:int=100_000, # declared height
+             ):
     "A tiny PNG whose header declares w x h pixels."
     import io, struct, zlib
     from PIL import Image
@@ -247,12 +263,11 @@ def _png_bomb(path:Path, w:int=100_000, h:int=100_000):
     raw[16:24] = struct.pack('>II', w, h); raw[29:33] = struct.pack('>I', zlib.crc32(bytes(raw[12:29])))
     path.write_bytes(bytes(raw))
 
-def write_reliability_corpus(folder:str|Path, # created; one file per case
-                            ) -> dict: # file name -> ('ok', expected (H, W, 3) uint8, tolerance) | ('fail', text)
-    "Write the reliability corpus (good images in every format and orientation, broken files of every kind)."
-    from PIL import Image
-    d = Path(folder); d.mkdir(parents=True, exist_ok=True); out = {}
-    pic = _blocks(); im = Image.fromarray(pic)
+# %% ../nbs/01b_testing.ipynb #78fcaa92
+def _write_good_images(d:Path, # an existing folder
+                      ) -> dict: # file name -> ('ok', expected (H, W, 3) uint8, tolerance at the block centres)
+    "Write the readable cases: the blocks picture in every format, mode and EXIF orientation a loader must handle."
+    out = {}; pic = _blocks(); im = Image.fromarray(pic)
     def ok(name, expected, tol=0): out[name] = ('ok', np.asarray(expected, np.uint8), tol)
     im.save(d/'plain.jpg', quality=95); ok('plain.jpg', pic, 12)
     for o, t in _STORE.items():
@@ -273,6 +288,14 @@ def write_reliability_corpus(folder:str|Path, # created; one file per case
     Image.new('RGB', (1, 1), (10, 20, 30)).save(d/'one.png'); ok('one.png', [[[10, 20, 30]]])
     Image.fromarray((pic[..., 0] > 128).astype(np.uint8) * 255).convert('1').save(d/'bilevel.png')
     ok('bilevel.png', np.repeat(((pic[..., :1] > 128) * 255).astype(np.uint8), 3, 2))
+    return out
+
+# %% ../nbs/01b_testing.ipynb #60dfe0dc
+def write_reliability_corpus(folder:str|Path, # created; one file per case
+                            ) -> dict: # file name -> ('ok', expected (H, W, 3) uint8, tolerance) | ('fail', text)
+    "Write the reliability corpus (good images in every format and orientation, broken files of every kind)."
+    d = Path(folder); d.mkdir(parents=True, exist_ok=True)
+    out = _write_good_images(d)
     raw = (d/'plain.jpg').read_bytes()
     (d/'truncated.jpg').write_bytes(raw[:len(raw) // 2]); out['truncated.jpg'] = ('fail', 'truncated')
     (d/'empty.jpg').write_bytes(b''); out['empty.jpg'] = ('fail', 'not a readable image')
