@@ -1,4 +1,4 @@
-"""Shared by the extraction tests that run soi in subprocesses: a tiny stand-in network and tiny images."""
+"""Shared by the extraction tests that run soi in subprocesses: a script whose network is soi.testing.TinyNet (slowed or logged on request), and tiny images."""
 import os, sys, time
 from pathlib import Path
 import numpy as np
