@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
+from fastcore.basics import patch
 from .core import ShapeError
 
 # %% auto #0
@@ -34,9 +35,13 @@ def soa_sdpa(f:Tensor, # (B, m, N) query features f
     return z.transpose(1, 2)                                                   # (B, m, N)
 
 # %% ../nbs/07_attention.ipynb #73fe0a44
-def _conv_bn_relu(cin:int, cout:int) -> nn.Sequential:
+def _conv_bn_relu(cin:int, # input channels
+                  cout:int, # output channels
+                 ) -> nn.Sequential:
+    "1x1 convolution + batch norm + ReLU (SOLAR's f and g projections)."
     return nn.Sequential(nn.Conv2d(cin, cout, 1), nn.BatchNorm2d(cout), nn.ReLU())
 
+# %% ../nbs/07_attention.ipynb #7686cef4
 class SOABlock(nn.Module):
     "SOLAR's second-order attention block: out = v(h softmax(m^-1/2 f^T g)^T) + x, the identity at init."
     def __init__(self, channels:int, # C, the input and output channels
@@ -62,14 +67,23 @@ class SOABlock(nn.Module):
         out = self.v(z.reshape(B, self.mid, H, W)) + x                          # (B, C, H, W)
         return (out, A) if return_attention else out
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        state_dict.pop(prefix + 'gamma', None)      # an unused Parameter of an older SOLAR SOABlock
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
-
     def __repr__(self): return f'SOABlock(channels={self.channels}, k={self.k}, mid={self.mid})'
 
+# %% ../nbs/07_attention.ipynb #2b7ce83d
+@patch
+def _load_from_state_dict(self:SOABlock,
+                          state_dict:dict, # the state dict being loaded (all modules' keys)
+                          prefix:str, # this block's key prefix, e.g. 'features.soa_layer3.'
+                          *args, # torch's other arguments (local_metadata, strict, missing_keys, ...)
+                          **kwargs, # the same, by name
+                         ):
+    "Drop the unused `gamma` of an older SOLAR SOABlock, then load as nn.Module does."
+    state_dict.pop(prefix + 'gamma', None)
+    super(SOABlock, self)._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
 # %% ../nbs/07_attention.ipynb #fc0f3c94
-def _as_hwc(image):
+def _as_hwc(image, # PIL image, (H, W, 3) array or (3, H, W) tensor
+           ):
     "PIL image, (H, W, 3) array or (3, H, W) tensor -> float (H, W, 3) numpy array in [0, 1]."
     import numpy as np
     a = image.detach().cpu().permute(1, 2, 0).numpy() if isinstance(image, Tensor) else np.asarray(image)

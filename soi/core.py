@@ -21,7 +21,8 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'LIBRARIES', 'ShapeError', 'check_ro
 class ShapeError(ValueError):
     "An argument has the wrong shape, dtype or values; the message names it and says how to fix it."
 
-def _shape(x): return tuple(x.shape) if hasattr(x, 'shape') else None
+def _shape(x, # an array, a tensor or anything else
+          ): return tuple(x.shape) if hasattr(x, 'shape') else None
 
 def check_rows(X, # descriptors, (N, D) rows
                name:str, # argument name used in the error message
@@ -38,6 +39,19 @@ def check_rows(X, # descriptors, (N, D) rows
     return X
 
 # %% ../nbs/01_core.ipynb #ebdb2618
+def _first_duplicate(r:np.ndarray, # (n_queries, n_ranked) integer ranks; -1 marks "no result"
+                    ):
+    "(row, id) of the first row that lists an id >= 0 twice, else None. Short rows: one sort; long rows: a count per row."
+    if r.shape[1] <= 256:
+        s = np.sort(r, axis=1); dup = (s[:, 1:] == s[:, :-1]) & (s[:, 1:] >= 0)   # -1 ("no result") may repeat
+        if not dup.any(): return None
+        q = int(np.flatnonzero(dup.any(1))[0]); return q, int(s[q, 1:][dup[q]][0])
+    for q, row in enumerate(r):                                        # full rankings: O(n_ranked) per query
+        row = row[row >= 0]
+        if len(row) and (c := np.bincount(row)).max() > 1: return q, int(np.argmax(c > 1))
+    return None
+
+# %% ../nbs/01_core.ipynb #5517654d
 def check_ranks(ranks, # (n_queries, n_ranked) 0-based database indices
                 name:str='ranks', # argument name used in the error message
                 n_db:int|None=None, # database size: indices must lie in [0, n_db)
@@ -62,17 +76,6 @@ def check_ranks(ranks, # (n_queries, n_ranked) 0-based database indices
                          "most once, so this is not a ranking (merge lists with np.unique or re-run the search)")
     return r
 
-def _first_duplicate(r:np.ndarray):
-    "(row, id) of the first row that lists an id >= 0 twice, else None. Short rows: one sort; long rows: a count per row."
-    if r.shape[1] <= 256:
-        s = np.sort(r, axis=1); dup = (s[:, 1:] == s[:, :-1]) & (s[:, 1:] >= 0)   # -1 ("no result") may repeat
-        if not dup.any(): return None
-        q = int(np.flatnonzero(dup.any(1))[0]); return q, int(s[q, 1:][dup[q]][0])
-    for q, row in enumerate(r):                                        # full rankings: O(n_ranked) per query
-        row = row[row >= 0]
-        if len(row) and (c := np.bincount(row)).max() > 1: return q, int(np.argmax(c > 1))
-    return None
-
 # %% ../nbs/01_core.ipynb #88480632
 def check_finite(X, # (N, D) descriptors (numpy or torch)
                  name:str, # argument name (or file) used in the error message
@@ -91,20 +94,23 @@ def check_finite(X, # (N, D) descriptors (numpy or torch)
                          "a broken image or a bad checkpoint made them; fix the cause and extract again")
     return X
 
-# %% ../nbs/01_core.ipynb #d27c011b
-def descriptors_from_columns(V):
+# %% ../nbs/01_core.ipynb #b24687bf
+def descriptors_from_columns(V, # (D, N) descriptors, one per column: numpy array or torch tensor
+                            ):
     "Peer `(D, N)` column descriptors (cirtorch, SOLAR, revisitop) -> soi `(N, D)` rows (a copy, contiguous)."
     if _shape(V) is None or len(_shape(V)) != 2: raise ShapeError(f"V: expected a 2-d (D, N) array, got {_shape(V)}")
     return V.T.contiguous() if hasattr(V, 'contiguous') else np.ascontiguousarray(V.T)  # torch tensor or numpy
 
-def ranks_from_revisitop(r):
+def ranks_from_revisitop(r, # (n_db, n_queries) ranks, one column per query
+                        ):
     "revisitop's `(n_db, n_queries)` ranks (one column per query) -> soi `(n_queries, n_db)` rows."
     r = np.asarray(r)
     if r.ndim != 2: raise ShapeError(f"ranks: expected a 2-d (n_db, n_queries) array, got {r.shape}")
     return np.ascontiguousarray(r.T)
 
-# %% ../nbs/01_core.ipynb #b24687bf
+# %% ../nbs/01_core.ipynb #43a6966f
 def _umask() -> int:
+    "The process's umask (read by setting and restoring it)."
     m = os.umask(0o22); os.umask(m); return m
 
 @contextmanager
@@ -121,15 +127,20 @@ def atomic_write(path:str|Path, # final file name
     finally:
         if tmp.exists(): tmp.unlink()
 
-def save_npy(path:str|Path, a:np.ndarray):
+def save_npy(path:str|Path, # final file name
+             a:np.ndarray, # the array
+            ):
     "np.save `a` to `path` atomically."
     with atomic_write(path) as t:
         with open(t, 'wb') as f: np.save(f, a)
 
-def write_text(path:str|Path, text:str):
+def write_text(path:str|Path, # final file name
+               text:str, # written as UTF-8
+              ):
     "Write `text` to `path` atomically (UTF-8)."
     with atomic_write(path) as t: Path(t).write_text(text, encoding='utf-8')
 
+# %% ../nbs/01_core.ipynb #83e35b14
 def save_torch(path:str|Path, # final file name
                obj, # anything torch.save writes
               ):
@@ -152,11 +163,13 @@ def file_digest(path:str|Path, # the file
         while b := f.read(chunk): h.update(b)
     return h.hexdigest()
 
-def sha256_file(path:str|Path, chunk:int=1<<20) -> str:
+def sha256_file(path:str|Path, # the file
+                chunk:int=1<<20, # bytes read at a time
+               ) -> str:
     "Hex SHA-256 of a file, read in chunks."
     return file_digest(path, 'sha256', chunk)
 
-# %% ../nbs/01_core.ipynb #43a6966f
+# %% ../nbs/01_core.ipynb #9a699ce5
 import pickle
 
 class UnsafePickleError(pickle.UnpicklingError, ValueError):
@@ -172,12 +185,16 @@ _SAFE_GLOBALS = {  # (module, name) a ground-truth / pair / training pickle may 
 
 class SafeUnpickler(pickle.Unpickler):
     "Unpickle containers, strings, numbers and numpy arrays only; any other global raises `UnsafePickleError`."
-    def find_class(self, module, name):
+    def find_class(self,
+                   module:str, # the global's module, as the pickle names it
+                   name:str, # the global's name
+                  ):
         m = {'__builtin__': 'builtins', 'copy_reg': 'copyreg'}.get(module, module)   # Python 2 names
         if (m, name) in _SAFE_GLOBALS or (module == 'numpy.dtypes' and name.endswith('DType')):
             return super().find_class(module, name)
         raise UnsafePickleError(f"{module}.{name}")
 
+# %% ../nbs/01_core.ipynb #141ce83a
 def debugging() -> bool:
     "True when the user asked for tracebacks (`--debug`, i.e. SOI_DEBUG=1): commands then let errors through."
     return os.environ.get('SOI_DEBUG', '') not in ('', '0')

@@ -6,7 +6,7 @@ Docs: https://soi-retrieval.github.io/soi/data.html.md"""
 
 # %% ../nbs/02_data.ipynb #991aea1b
 from __future__ import annotations
-import os, pickle, warnings, difflib
+import os, warnings, difflib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -17,9 +17,8 @@ from .download import DATASETS
 
 # %% auto #0
 __all__ = ['MAX_PIXELS', 'ImageLoadError', 'to_rgb', 'load_image', 'format_failures', 'load_images', 'missing_dataset',
-           'RetrievalDataset', 'read_pickle', 'open_revisited', 'write_revisited_fixture', 'open_distractors',
-           'add_distractors', 'write_distractors_fixture', 'cid2filename', 'TrainingSet', 'open_training_set',
-           'write_training_fixture']
+           'RetrievalDataset', 'read_pickle', 'open_revisited', 'open_distractors', 'add_distractors', 'cid2filename',
+           'TrainingSet', 'open_training_set']
 
 # %% ../nbs/02_data.ipynb #efaa1089
 MAX_PIXELS = 2**27  # 134 MP: far above any benchmark image (Oxford 1024 px, GLDv2 < 20 MP), far below a bomb
@@ -198,32 +197,7 @@ def open_revisited(name:str, # data set name, e.g. 'roxford5k'
     return RetrievalDataset(name, d, protocol, list(cfg['imlist']), list(cfg['qimlist']), gnd,
                             [img(i) for i in cfg['imlist']], [img(i) for i in cfg['qimlist']])
 
-# %% ../nbs/02_data.ipynb #38c2d801
-def write_revisited_fixture(data:str|Path, # data root: writes <data>/test/<name>/
-                            name:str='rfake5k', # data set name
-                            n_db:int=12, # database images
-                            n_q:int=3, # queries (the first n_q database images, as in Oxford)
-                            protocol:str='revisited', # 'revisited' (easy/hard/junk) or 'classic' (ok/junk)
-                            size:tuple=(64, 48), # (w, h) of each jpg
-                            seed:int=0,
-                           ) -> Path:
-    "Write a tiny data set in the official revisited/classic format; returns its folder."
-    from PIL import Image
-    rng = np.random.default_rng(seed)
-    d = Path(data)/'test'/name; (d/'jpg').mkdir(parents=True, exist_ok=True)
-    imlist = [f'{name}_{i:06d}' for i in range(n_db)]
-    for i in imlist: Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(d/'jpg'/f'{i}.jpg')
-    gnd = []
-    for q in range(n_q):
-        perm = rng.permutation(n_db)
-        a, b, c = np.array_split(perm[:max(3, n_db // 2)], 3)
-        bbx = [size[0] * 0.1, size[1] * 0.2, size[0] * 0.8, size[1] * 0.9]
-        gnd.append({'bbx': bbx, 'easy': np.sort(a), 'hard': np.sort(b), 'junk': np.sort(c)} if protocol == 'revisited'
-                   else {'bbx': bbx, 'ok': np.sort(np.r_[a, b]), 'junk': np.sort(c)})
-    with open(d/f'gnd_{name}.pkl', 'wb') as f: pickle.dump({'imlist': imlist, 'qimlist': imlist[:n_q], 'gnd': gnd}, f)
-    return d
-
-# %% ../nbs/02_data.ipynb #b3c00335
+# %% ../nbs/02_data.ipynb #c7402f19
 def open_distractors(name:str='revisitop1m', # distractor set folder under <data>/test
                      data=None, # data root path, SoiConfig or None
                     ) -> list:
@@ -242,17 +216,6 @@ def add_distractors(ds:RetrievalDataset, # benchmark to extend
     paths = open_distractors(distractors, data) if isinstance(distractors, str) else [Path(p) for p in distractors]
     return replace(ds, name=f'{ds.name}+{tag}', imlist=ds.imlist + [str(p) for p in paths],
                    db_paths=ds.db_paths + paths, dblabels=None if ds.dblabels is None else ds.dblabels + [''] * len(paths))
-
-def write_distractors_fixture(data:str|Path, n:int=5, name:str='revisitop1m', size:tuple=(48, 48), seed:int=1) -> Path:
-    "Write `n` tiny distractor jpgs in two sub-folders plus `<name>.txt`; returns the folder."
-    from PIL import Image
-    rng, d = np.random.default_rng(seed), Path(data)/'test'/name
-    rel = [f'{i % 2:02x}/{name}_{i:07d}.jpg' for i in range(n)]
-    for r in rel:
-        (d/'jpg'/r).parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(d/'jpg'/r)
-    (d/f'{name}.txt').write_text('\n'.join(rel) + '\n')
-    return d
 
 # %% ../nbs/02_data.ipynb #3c816f1e
 def cid2filename(cid:str, # image name from the SfM-120k pickle
@@ -294,7 +257,7 @@ class TrainingSet:
         n = {s: len(v['cids']) for s, v in self.db.items()}
         return f"TrainingSet({self.name!r}, images={n}, root='{self.root}')"
 
-# %% ../nbs/02_data.ipynb #7993b1c3
+# %% ../nbs/02_data.ipynb #d0b25324
 def open_training_set(name:str='retrieval-SfM-120k', # 'retrieval-SfM-120k' or 'toy-<preset>'
                       data=None, # data root path, SoiConfig or None
                      ) -> TrainingSet:
@@ -307,20 +270,3 @@ def open_training_set(name:str='retrieval-SfM-120k', # 'retrieval-SfM-120k' or '
         miss = {'cids', 'cluster', 'qidxs', 'pidxs'} - set(v)
         if miss: raise ValueError(f"{f}: split {s!r} lacks {sorted(miss)}; expected the SfM-120k pickle format")
     return TrainingSet(name, d, db)
-
-def write_training_fixture(data:str|Path, name:str='retrieval-SfM-120k', n_clusters:int=3, per_cluster:int=4,
-                           size:tuple=(48, 40), seed:int=0) -> Path:
-    "Write a tiny SfM-120k-format training set (train and val) with hashed image paths; returns its folder."
-    import hashlib
-    from PIL import Image
-    rng, d, db = np.random.default_rng(seed), Path(data)/'train'/name, {}
-    for split in ('train', 'val'):
-        cl = np.repeat(np.arange(n_clusters), per_cluster)
-        cids = [hashlib.md5(f'{name}{split}{i}'.encode()).hexdigest() for i in range(len(cl))]
-        for c in cids:
-            p = cid2filename(c, d/'ims'); p.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(p, format='JPEG')
-        q = np.arange(0, len(cl), per_cluster)
-        db[split] = {'cids': cids, 'cluster': cl.tolist(), 'qidxs': q.tolist(), 'pidxs': (q + 1).tolist()}
-    with open(d/f'{name}.pkl', 'wb') as f: pickle.dump(db, f)
-    return d

@@ -45,7 +45,11 @@ def compute_map_loop(R, # (n_db, n_queries) ranks in revisitop's layout: column 
     return aps[keep].mean(), aps, prs[keep].mean(0), prs
 
 # %% ../nbs/04_evaluate.ipynb #d752b900
-def _ids(g:dict, key:str, i:int, n_db:int|None) -> np.ndarray:
+def _ids(g:dict, # one query's gnd entry
+        key:str, # 'easy', 'hard', 'junk' or 'ok'
+        i:int, # the query's index (named in errors)
+        n_db:int|None, # database size, to check the ids (None: only >= 0)
+       ) -> np.ndarray:
     "The ids under `key` of gnd entry `i` as int64 (empty when absent), checked against `n_db`."
     v = g.get(key)
     try: a = np.asarray(() if v is None else v, dtype=np.int64).ravel()
@@ -56,7 +60,11 @@ def _ids(g:dict, key:str, i:int, n_db:int|None) -> np.ndarray:
                          "is this the ground truth of another dataset?")
     return a
 
-def _gnd_lists(gnd, keys:tuple, n_db:int|None, needed:tuple) -> list:
+def _gnd_lists(gnd, # one dict per query
+               keys:tuple, # the keys to collect, e.g. ('easy', 'hard', 'junk')
+               n_db:int|None, # database size, to check the ids
+               needed:tuple, # keys every entry must have
+              ) -> list:
     "For each key, the list (one per query) of id arrays; entries must be dicts with the `needed` keys."
     if isinstance(gnd, dict) or not hasattr(gnd, '__len__'):
         raise ValueError(f"gnd: expected a list with one dict per query, got {type(gnd).__name__}")
@@ -67,14 +75,18 @@ def _gnd_lists(gnd, keys:tuple, n_db:int|None, needed:tuple) -> list:
     return [[_ids(g, k, i, n_db) for g in gnd] for k in keys]
 
 # %% ../nbs/04_evaluate.ipynb #3079cf7c
-def _check_kappas(kappas) -> tuple:
+def _check_kappas(kappas, # the k of mP@k: an int or a sequence of ints
+                 ) -> tuple:
     "kappas as a tuple of positive ints."
     ks = tuple(np.asarray(kappas).reshape(-1).tolist())
     if not all(isinstance(k, int) and k > 0 for k in ks):
         raise ValueError(f"kappas: expected positive integers (the k of P@k), got {kappas!r}")
     return ks
 
-def _check_ranks(ranks, n_queries:int, n_db:int|None) -> np.ndarray:
+def _check_ranks(ranks, # (n_queries, n_ranked) 0-based database indices
+                 n_queries:int, # rows expected
+                 n_db:int|None, # database size (None: indices only >= 0)
+                ) -> np.ndarray:
     "`check_ranks` with one row per query; without `n_db`, indices must still be >= 0."
     r = check_ranks(ranks, 'ranks', n_db=n_db, n_queries=n_queries)
     if n_db is None and r.size and r.min() < 0:
@@ -82,7 +94,10 @@ def _check_ranks(ranks, n_queries:int, n_db:int|None) -> np.ndarray:
                          "search with k <= the database size")
     return r
 
-def _table_size(r:np.ndarray, lists:list, n_db:int|None) -> int:
+def _table_size(r:np.ndarray, # checked ranks
+                lists:list, # gnd id lists, lists[b][q]
+                n_db:int|None, # database size, when known
+               ) -> int:
     "Size of the id lookup table: `n_db`, else one past the largest id in the ranking or the gnd."
     if n_db is not None: return int(n_db)
     m = int(r.max()) + 1 if r.size else 0
@@ -107,7 +122,15 @@ def _scan(r:np.ndarray, # (nq, n_ranked) checked ranks
     return cat(Q, np.int64), cat(P, np.int64), cat(C, np.uint8)
 
 # %% ../nbs/04_evaluate.ipynb #b609da40
-def _metrics(hits, ok:int, junk:int, n_pos:np.ndarray, n_ranked:int, kappas, ap:str='trapezoid', depth:int|None=None):
+def _metrics(hits, # (query, position, code) from `_scan`
+             ok:int, # bit mask of the codes that are positives
+             junk:int, # bit mask of the codes that are ignored
+             n_pos:np.ndarray, # (n_queries,) positives per query (found or not)
+             n_ranked:int, # length of each list
+             kappas, # the k of P@k (checked)
+             ap:str='trapezoid', # 'trapezoid' (revisitop) or 'rectangle' (non-interpolated)
+             depth:int|None=None, # count only the first `depth` junk-free results
+            ):
     "(mAP, aps, mP@k, P@k) from `_scan` hits; positives are codes with a bit of `ok`, junk with a bit of `junk`."
     qid, pos, code = hits; nq = len(n_pos)
     isp, isj = (code & ok) != 0, (code & junk) != 0
@@ -153,7 +176,9 @@ def compute_map(ranks, # (n_queries, n_ranked) 0-based database indices; row q =
 # %% ../nbs/04_evaluate.ipynb #090945a4
 PROTOCOLS = {'easy': (1, 2 | 4), 'medium': (1 | 2, 4), 'hard': (2, 1 | 4)}  # name -> (ok bits, junk bits) of easy=1, hard=2, junk=4
 
-def _result(out, kappas) -> dict:
+def _result(out, # (mAP, aps, mP@k, P@k) from compute_map / _metrics
+            kappas, # the k of mP@k
+           ) -> dict:
     "The dict for one protocol: mAP, mP@k as {k: value}, per-query aps."
     m, aps, mpr, _ = out
     return {'mAP': m, 'mP@k': {int(k): float(v) for k, v in zip(kappas, mpr)}, 'aps': aps}
@@ -264,14 +289,18 @@ def load_ranks(path:str|Path, # a .npy file written by np.save
     return ranks_from_revisitop(r) if layout == 'revisitop' else r
 
 # %% ../nbs/04_evaluate.ipynb #9bb3aae5
-def read_ranking_info(ranks:str|Path) -> dict|None:
+def read_ranking_info(ranks:str|Path, # a ranking file, e.g. ranks.npy
+                     ) -> dict|None:
     "The `ranks.npy.json` that `soi search` writes beside a ranking, or None."
     import json
     f = Path(str(ranks) + '.json')
     return json.loads(f.read_text()) if f.is_file() else None
 
-def _names(fs, n=3): return '; '.join(str(f['path']) for f in fs[:n]) + (f' (and {len(fs) - n} more)' if len(fs) > n else '')
+def _names(fs, # failed-image records, each with 'path'
+           n=3, # how many to name
+          ): return '; '.join(str(f['path']) for f in fs[:n]) + (f' (and {len(fs) - n} more)' if len(fs) > n else '')
 
+# %% ../nbs/04_evaluate.ipynb #4986c675
 def account_failures(ds, # the RetrievalDataset the ranking is evaluated on
                      info:dict|None, # from read_ranking_info (None: nothing failed, one row per query)
                     ) -> tuple: # (dataset to evaluate on, notes to print)
@@ -302,8 +331,9 @@ def account_failures(ds, # the RetrievalDataset the ranking is evaluated on
                          f"these numbers are not comparable with published {ds.name} results")
     return ds, notes
 
-# %% ../nbs/04_evaluate.ipynb #004207e2
-def cli_evaluate(argv:list[str]|None=None) -> int:
+# %% ../nbs/04_evaluate.ipynb #0856f018
+def cli_evaluate(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+                ) -> int:
     "`soi evaluate`: evaluate a ranking file on a benchmark and print the table."
     from soi.config import add_config_args, config_from_args
     p = argparse.ArgumentParser(prog='soi evaluate', description='Evaluate a ranking file on a benchmark '

@@ -45,7 +45,9 @@ def spoc(x:Tensor, # (N, C, H, W) feature map
     return check_fmap(x).mean(dim=(-2, -1))
 
 # %% ../nbs/06_pooling.ipynb #17a4a2f7
-def _gem_p(p, C:int):
+def _gem_p(p, # GeM exponent: float, one-element tensor or (C,) tensor
+           C:int, # channels of the map
+          ):
     "p as a float, or as a tensor shaped (1|C, 1, 1) for the map and (1|C,) for the output."
     if not isinstance(p, Tensor):
         if not float(p) > 0: raise ValueError(f"p: the GeM exponent must be > 0 (1 = average pooling, 3 = the usual), got {p}")
@@ -65,13 +67,20 @@ def gem(x:Tensor, # (N, C, H, W) feature map, non-negative activations
     return x.clamp(min=eps).pow(pm).mean(dim=(-2, -1)).pow(pinv)
 
 # %% ../nbs/06_pooling.ipynb #1cba588f
-def _starts(S:int, wl:int, n:int) -> list[int]:
+def _starts(S:int, # side length of the map
+            wl:int, # region side
+            n:int, # regions along this side
+           ) -> list[int]:
     "Region starts along a side of length S: floor(c + i*b) - c in float32, as cirtorch."
     c = math.floor(wl/2 - 1)
     b = 0 if n == 1 else (S - wl)/(n - 1)
     return (torch.floor(c + torch.arange(n, dtype=torch.float32)*b) - c).int().tolist()
 
-def _grid(H:int, W:int, L:int) -> list[tuple[int, tuple[int, int, int, int]]]:
+# %% ../nbs/06_pooling.ipynb #095924ad
+def _grid(H:int, # map height
+          W:int, # map width
+          L:int, # levels of regions (0: the whole map only)
+         ) -> list[tuple[int, tuple[int, int, int, int]]]:
     "(level, (x, y, w, h)) for cirtorch's R-MAC grid; level 0 is the whole map."
     if H < 1 or W < 1 or L < 0: raise ValueError(f"rmac_regions: need H, W >= 1 and L >= 0, got H={H}, W={W}, L={L}")
     w = min(H, W)
@@ -153,17 +162,25 @@ class SPoC(nn.Module):
 
 class GeM(nn.Module):
     "Module for `gem` with one exponent `p` (a `Parameter`, trained when `learnable`)."
-    def __init__(self, p:float=3.0, eps:float=1e-6, learnable:bool=True):
+    def __init__(self,
+                 p:float=3.0, # initial exponent (> 0)
+                 eps:float=1e-6, # activations are clamped to >= eps
+                 learnable:bool=True, # train p
+                ):
         super().__init__()
         _gem_p(p, 1)   # refuses p <= 0
         self.p, self.eps = nn.Parameter(torch.ones(1)*p, requires_grad=learnable), eps
     def forward(self, x:Tensor) -> Tensor: return gem(x, self.p, self.eps)
     def __repr__(self): return f'GeM(p={self.p.item():.4f}, eps={self.eps}, learnable={self.p.requires_grad})'
 
-# %% ../nbs/06_pooling.ipynb #bdafe6c7
+# %% ../nbs/06_pooling.ipynb #3193c8b5
 class GeMmp(nn.Module):
     "Module for `gem` with one learnable exponent per channel (`mp` = number of channels)."
-    def __init__(self, p:float=3.0, mp:int=1, eps:float=1e-6):
+    def __init__(self,
+                 p:float=3.0, # initial exponent of every channel
+                 mp:int=1, # number of exponents (the channels)
+                 eps:float=1e-6, # activations are clamped to >= eps
+                ):
         super().__init__()
         self.p, self.mp, self.eps = nn.Parameter(torch.ones(mp)*p), mp, eps
     def forward(self, x:Tensor) -> Tensor: return gem(x, self.p, self.eps)
@@ -171,14 +188,22 @@ class GeMmp(nn.Module):
 
 class RMAC(nn.Module):
     "Module for `rmac` (sum of L2-normalised regional MACs)."
-    def __init__(self, L:int=3, eps:float=1e-6):
+    def __init__(self,
+                 L:int=3, # levels of regions
+                 eps:float=1e-6, # added to norms
+                ):
         super().__init__(); self.L, self.eps = L, eps
     def forward(self, x:Tensor) -> Tensor: return rmac(x, self.L, self.eps)
     def __repr__(self): return f'RMAC(L={self.L}, eps={self.eps})'
 
+# %% ../nbs/06_pooling.ipynb #258626d3
 class RPool(nn.Module):
     "Regional pooling with any pool module or name (`RPool('gem')` is R-GeM, with the GeM's p learnable)."
-    def __init__(self, pool:str|nn.Module='gem', L:int=3, eps:float=1e-6):
+    def __init__(self,
+                 pool:str|nn.Module='gem', # pooling of each region: a POOLING name (not 'rmac') or a module
+                 L:int=3, # levels of regions
+                 eps:float=1e-6, # added to norms
+                ):
         super().__init__()
         if isinstance(pool, str):
             if pool not in POOLING or pool == 'rmac':
@@ -204,6 +229,7 @@ def regional_gem(x:Tensor, # (N, C, H, W) feature map (non-negative after a ReLU
     local = F.avg_pool2d(xp.pow(p), size, stride=1).pow(1.0/p)          # (mean of x^p over the window)^(1/p)
     return 0.5*local + 0.5*x
 
+# %% ../nbs/06_pooling.ipynb #0e8943f5
 def scale_gem(x, # (S, N, C) descriptors of S scales (or a list of S (N, C) tensors)
               p:float=10.0, # exponent over the scales (SuperGlobal's p_s) when not `infinity`
               infinity:bool=True, # p_s = inf: element-wise max of the L2-normalised scale descriptors
@@ -220,6 +246,9 @@ def scale_gem(x, # (S, N, C) descriptors of S scales (or a list of S (N, C) tens
 
 class ScaleGeM(nn.Module):
     "Module for `scale_gem` (no parameters): (S, N, C) -> (N, C)."
-    def __init__(self, p:float=10.0, infinity:bool=True): super().__init__(); self.p, self.infinity = p, infinity
+    def __init__(self,
+                 p:float=10.0, # exponent over the scales when not `infinity`
+                 infinity:bool=True, # max of the L2-normalised scale descriptors
+                ): super().__init__(); self.p, self.infinity = p, infinity
     def forward(self, x) -> Tensor: return scale_gem(x, self.p, self.infinity)
     def __repr__(self): return f'ScaleGeM(p={"inf" if self.infinity else self.p})'

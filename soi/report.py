@@ -32,18 +32,23 @@ def git_commit(root:str|Path|None=None, # the soi checkout (default: find_projec
         return {'commit': r.stdout.strip(), 'dirty': dirty}
     except (OSError, subprocess.SubprocessError): return {'commit': None, 'dirty': None}
 
-def provenance(meta:dict|None=None) -> dict:
+def provenance(meta:dict|None=None, # the caller's own record (settings, data set, ...)
+              ) -> dict:
     "Provenance record: source commit and dirty flag, soi and Python versions, plus the caller's `meta` (no clock time)."
     from soi import __version__
     return {**git_commit(), 'soi_version': __version__, 'python': platform.python_version(), 'meta': meta or {}}
 
 # %% ../nbs/01a_report.ipynb #ff11a995
-def _out_dir(base:Path, subdir:str|None) -> Path:
+def _out_dir(base:Path, # the results or figures root
+             subdir:str|None, # a folder under it (None: the root)
+            ) -> Path:
+    "`base/subdir`, created."
     d = base/subdir if subdir else base
     d.mkdir(parents=True, exist_ok=True)
     return d
 
-def _json(obj) -> str: return json.dumps(obj, indent=2, sort_keys=True, default=str)
+def _json(obj, # anything json writes (other objects as str)
+         ) -> str: return json.dumps(obj, indent=2, sort_keys=True, default=str)
 
 def save_figure(fig, # a matplotlib Figure
                 name:str, # file stem, e.g. 'overview'
@@ -65,7 +70,10 @@ def save_figure(fig, # a matplotlib Figure
     return out + [d/f'{name}.json']
 
 # %% ../nbs/01a_report.ipynb #488b77c7
-def _fmt(v, floatfmt:str) -> str:
+def _fmt(v, # a table cell
+         floatfmt:str, # format of floats, e.g. '.2f'
+        ) -> str:
+    "A cell as text: floats with `floatfmt` (NaN as 'nan'), anything else with str."
     if isinstance(v, float): return 'nan' if v != v else format(v, floatfmt)
     return str(v)
 

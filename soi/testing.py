@@ -1,4 +1,4 @@
-"""Generated collections with broken files, for the tests of "right answers under failure" (never committed binaries).
+"""One place for what the tests of every notebook share: a tiny stand-in network, data sets written in the official formats, the shared assertions, failure corpora and test servers.
 
 Docs: https://soi-retrieval.github.io/soi/testing.html.md"""
 
@@ -6,28 +6,222 @@ Docs: https://soi-retrieval.github.io/soi/testing.html.md"""
 
 # %% ../nbs/01b_testing.ipynb #75f6c2a2
 from __future__ import annotations
-import os
+import hashlib, os, pickle
 from pathlib import Path
 import numpy as np
+import torch, torchvision
+from torch import nn
+from PIL import Image
+from .core import check_ranks
 
 # %% auto #0
-__all__ = ['write_labelled_collection', 'write_reliability_corpus', 'free_port', 'start_server']
+__all__ = ['TinyNet', 'write_revisited_fixture', 'write_distractors_fixture', 'write_training_fixture', 'write_gldv2_fixture',
+           'write_folders_fixture', 'assert_unit_rows', 'assert_ranking', 'cli_refusal', 'assert_refused',
+           'write_labelled_collection', 'write_reliability_corpus', 'free_port', 'start_server']
 
-# %% ../nbs/01b_testing.ipynb #089a361c
-def _picture(rng, size:int) -> np.ndarray:
+# %% ../nbs/01b_testing.ipynb #3dfa9b06
+class _GeM(nn.Module):
+    "GeM pooling with one learnable exponent: (mean of x^p over H, W)^(1/p), x clamped to >= eps."
+    def __init__(self,
+                 p:float=3.0, # initial exponent
+                 eps:float=1e-6, # activations are clamped to >= eps
+                ):
+        super().__init__(); self.p, self.eps = nn.Parameter(torch.ones(1) * p), eps
+    def forward(self,
+                x:torch.Tensor, # (N, C, H, W) feature map
+               ) -> torch.Tensor: return x.clamp(min=self.eps).pow(self.p).mean((-2, -1)).pow(1 / self.p)
+
+# %% ../nbs/01b_testing.ipynb #58334baf
+_STAGES = ('layer1', 'layer2', 'layer3', 'layer4')
+
+class TinyNet(nn.Module):
+    "ResNet-18 stem + stages up to `upto` (random init) + GeM + optional projection + L2 norm, with soi's `.meta`."
+    def __init__(self,
+                 dim:int|None=None, # outputs; None: the last stage's channels (64 after layer1), else a linear projection
+                 upto:str='layer1', # last ResNet stage kept: 'layer1'..'layer4'
+                 seed:int|None=0, # initial weights from this seed (global random state untouched); None: global state
+                 pool:nn.Module|None=None, # pooling module (default: GeM, p=3, learnable)
+                ):
+        super().__init__()
+        if upto not in _STAGES: raise ValueError(f"upto: {upto!r} is not one of {_STAGES}")
+        with torch.random.fork_rng(enabled=seed is not None):
+            if seed is not None: torch.manual_seed(seed)
+            r, c = torchvision.models.resnet18(num_classes=1), 64 * 2 ** _STAGES.index(upto)
+            self.features = nn.Sequential()
+            for k in ('conv1', 'bn1', 'relu', 'maxpool', *_STAGES[:_STAGES.index(upto) + 1]): setattr(self.features, k, getattr(r, k))
+            self.pool = _GeM() if pool is None else pool
+            self.proj = None if dim is None or dim == c else nn.Linear(c, dim, bias=False)
+        d = c if dim is None else dim
+        self.meta = dict(name='tiny', config=dict(arch='tiny', upto=upto, dim=d), mean=[0.485, 0.456, 0.406],
+                         std=[0.229, 0.224, 0.225], outputdim=d)
+    def forward(self,
+                x:torch.Tensor, # (N, 3, H, W) images
+               ) -> torch.Tensor: # (N, outputdim) unit rows
+        v = self.pool(self.features(x))
+        return nn.functional.normalize(v if self.proj is None else self.proj(v), dim=1)
+
+# %% ../nbs/01b_testing.ipynb #57dfe5e3
+def write_revisited_fixture(data:str|Path, # data root: writes <data>/test/<name>/
+                            name:str='rfake5k', # data set name
+                            n_db:int=12, # database images
+                            n_q:int=3, # queries (the first n_q database images, as in Oxford)
+                            protocol:str='revisited', # 'revisited' (easy/hard/junk) or 'classic' (ok/junk)
+                            size:tuple=(64, 48), # (w, h) of each jpg
+                            seed:int=0, # random images and ground truth from this seed
+                           ) -> Path:
+    "Write a tiny data set in the official revisited/classic format; returns its folder."
+    rng = np.random.default_rng(seed)
+    d = Path(data)/'test'/name; (d/'jpg').mkdir(parents=True, exist_ok=True)
+    imlist = [f'{name}_{i:06d}' for i in range(n_db)]
+    for i in imlist: Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(d/'jpg'/f'{i}.jpg')
+    gnd = []
+    for q in range(n_q):
+        perm = rng.permutation(n_db)
+        a, b, c = np.array_split(perm[:max(3, n_db // 2)], 3)
+        bbx = [size[0] * 0.1, size[1] * 0.2, size[0] * 0.8, size[1] * 0.9]
+        gnd.append({'bbx': bbx, 'easy': np.sort(a), 'hard': np.sort(b), 'junk': np.sort(c)} if protocol == 'revisited'
+                   else {'bbx': bbx, 'ok': np.sort(np.r_[a, b]), 'junk': np.sort(c)})
+    with open(d/f'gnd_{name}.pkl', 'wb') as f: pickle.dump({'imlist': imlist, 'qimlist': imlist[:n_q], 'gnd': gnd}, f)
+    return d
+
+# %% ../nbs/01b_testing.ipynb #06557335
+def write_distractors_fixture(data:str|Path, # data root: writes <data>/test/<name>/
+                              n:int=5, # distractor images
+                              name:str='revisitop1m', # distractor set name
+                              size:tuple=(48, 48), # (w, h) of each jpg
+                              seed:int=1, # random images from this seed
+                             ) -> Path:
+    "Write `n` tiny distractor jpgs in two sub-folders plus `<name>.txt`; returns the folder."
+    rng, d = np.random.default_rng(seed), Path(data)/'test'/name
+    rel = [f'{i % 2:02x}/{name}_{i:07d}.jpg' for i in range(n)]
+    for r in rel:
+        (d/'jpg'/r).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(d/'jpg'/r)
+    (d/f'{name}.txt').write_text('\n'.join(rel) + '\n')
+    return d
+
+# %% ../nbs/01b_testing.ipynb #8a9324f9
+def write_training_fixture(data:str|Path, # data root: writes <data>/train/<name>/
+                           name:str='retrieval-SfM-120k', # training set name
+                           n_clusters:int=3, # 3D models per split
+                           per_cluster:int=4, # images per 3D model
+                           size:tuple=(48, 40), # (w, h) of each image
+                           seed:int=0, # random images from this seed
+                          ) -> Path:
+    "Write a tiny SfM-120k-format training set (train and val) with hashed image paths; returns its folder."
+    rng, d, db = np.random.default_rng(seed), Path(data)/'train'/name, {}
+    for split in ('train', 'val'):
+        cl = np.repeat(np.arange(n_clusters), per_cluster)
+        cids = [hashlib.md5(f'{name}{split}{i}'.encode()).hexdigest() for i in range(len(cl))]
+        for c in cids:
+            p = d/'ims'/c[-2:]/c[-4:-2]/c[-6:-4]/c; p.parent.mkdir(parents=True, exist_ok=True)   # cirtorch's cid2filename
+            Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(p, format='JPEG')
+        q = np.arange(0, len(cl), per_cluster)
+        db[split] = {'cids': cids, 'cluster': cl.tolist(), 'qidxs': q.tolist(), 'pidxs': (q + 1).tolist()}
+    with open(d/f'{name}.pkl', 'wb') as f: pickle.dump(db, f)
+    return d
+
+# %% ../nbs/01b_testing.ipynb #6d8d6728
+def _jpg(path:Path, # file to write (folders created)
+         rng, # numpy Generator for the pixels
+         size=(40, 32), # (w, h)
+        ):
+    "Write one random-pixel JPEG."
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)).save(path)
+
+def write_gldv2_fixture(data:str|Path, # data root: writes <data>/test/gldv2/
+                        n_index:int=8, # index (database) images
+                        n_test:int=4, # test images (queries; the last one Ignored)
+                        seed:int=0, # ids and images from this seed
+                       ) -> Path:
+    "Write a tiny GLDv2 retrieval set at `<data>/test/gldv2` (last test image Ignored); returns its folder."
+    rng, d = np.random.default_rng(seed), Path(data)/'test'/'gldv2'
+    hexid = lambda s, i: hashlib.md5(f'{s}{i}-{seed}'.encode()).hexdigest()[:16]
+    index, test = [hexid('i', i) for i in range(n_index)], [hexid('t', i) for i in range(n_test)]
+    for s, ids in (('index', index), ('test', test)):
+        for i in ids: _jpg(d/s/i[0]/i[1]/i[2]/f'{i}.jpg', rng)
+    (d/'index.csv').write_text('id\n' + ''.join(f'{i}\n' for i in index))
+    (d/'test.csv').write_text('id\n' + ''.join(f'{i}\n' for i in test))
+    rows = [f"{t},{' '.join(index[(k + j) % n_index] for j in range(k % 3 + 1))},{'Public' if k % 2 else 'Private'}"
+            for k, t in enumerate(test[:-1])] + [f'{test[-1]},None,Ignored']
+    (d/'retrieval_solution_v2.1.csv').write_text('id,images,Usage\n' + '\n'.join(rows) + '\n')
+    return d
+
+# %% ../nbs/01b_testing.ipynb #c32100b1
+def write_folders_fixture(root:str|Path, # folder to create (query/ and database/ inside)
+                          labels:tuple=('bridge', 'tower'), # one sub-folder per label
+                          n_db:int=3, # database images per label
+                          n_q:int=1, # query images per label
+                          n_unlabelled:int=2, # database images outside every label folder
+                          seed:int=0, # images from this seed
+                         ) -> Path:
+    "Write query/<label>/ and database/<label>/ folders (+ unlabelled database images); returns `root`."
+    rng, root = np.random.default_rng(seed), Path(root)
+    for l in labels:
+        for i in range(n_q): _jpg(root/'query'/l/f'q{i}.jpg', rng)
+        for i in range(n_db): _jpg(root/'database'/l/f'{l}{i}.jpg', rng)
+    for i in range(n_unlabelled): _jpg(root/'database'/f'other{i}.jpg', rng)
+    return root
+
+# %% ../nbs/01b_testing.ipynb #2374a924
+def assert_unit_rows(X, # (N, D) rows: numpy array or torch tensor
+                   eps:float=1e-5, # tolerance on each norm
+                  ):
+    "Assert every row of `X` has L2 norm 1."
+    n = np.linalg.norm(np.asarray(X.detach().cpu().float() if isinstance(X, torch.Tensor) else X, np.float64), axis=1)
+    bad = np.flatnonzero(np.abs(n - 1) > eps)
+    assert bad.size == 0, f"rows {bad[:5].tolist()} have norms {n[bad[:5]].tolist()}, expected 1 (eps {eps})"
+
+def assert_ranking(ranks, # (n_queries, n_ranked) database indices
+                 n_db:int, # database size
+                 n_queries:int|None=None, # expected number of rows (None: any)
+                 full:bool=False, # each row must rank all n_db images
+                ):
+    "Assert `ranks` is a valid ranking: distinct indices in [0, n_db) per row (a permutation of all when `full`)."
+    r = check_ranks(ranks, 'ranks', n_db=n_db, n_queries=n_queries)   # raises ShapeError naming the problem
+    if full: assert r.shape[1] == n_db, f"rows rank {r.shape[1]} images, expected all {n_db}"
+
+# %% ../nbs/01b_testing.ipynb #5df5148d
+def cli_refusal(main, # a command's entry point, e.g. soi.cli.main or cli_demo
+                argv:list, # its arguments
+               ) -> tuple: # (exit code, what it wrote to stderr); exit code 0 when it returned normally
+    "Run `main(argv)` in this process and return `(exit code, stderr)`."
+    import contextlib, io
+    with contextlib.redirect_stderr(io.StringIO()) as err:
+        try: code = main(argv)
+        except SystemExit as e: code = e.code
+    return (code or 0), err.getvalue()
+
+def assert_refused(result, # subprocess.CompletedProcess, or (code, stderr) from cli_refusal
+                 *words:str, # each must appear in the one error line
+                ) -> str: # the error line
+    "Assert a command exited 2 with one line on stderr naming each of `words`, and no traceback."
+    code, err = (result.returncode, result.stderr) if hasattr(result, 'returncode') else result
+    assert code == 2, f"exit code {code}, expected 2; stderr:\n{err}"
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and 'Traceback' not in err, f"expected one line on stderr, got:\n{err}"
+    for w in words: assert w in lines[0], f"{w!r} not in {lines[0]!r}"
+    return lines[0]
+
+# %% ../nbs/01b_testing.ipynb #6bb05528
+def _picture(rng, # numpy Generator
+             size:int, # side of the square picture
+            ) -> np.ndarray:
     "A smooth random colour picture (size, size, 3) uint8: a few blobs on a gradient."
     y, x = np.mgrid[0:size, 0:size] / size
     a = np.stack([rng.uniform(40, 215) + 40 * np.sin(rng.uniform(2, 9) * x + rng.uniform(0, 6)) *
                   np.cos(rng.uniform(2, 9) * y + rng.uniform(0, 6)) for _ in range(3)], -1)
     return np.clip(a, 0, 255).astype(np.uint8)
 
+# %% ../nbs/01b_testing.ipynb #6962f327
 def write_labelled_collection(root:str|Path, # folder to create (query/ and database/ inside)
                               n_labels:int=4, # labels (one picture each)
                               n_db:int=7, # database images per label
                               n_q:int=1, # query images per label
                               size:int=64, # image side
                               broken:bool=True, # truncate one database JPEG and empty another
-                              seed:int=0,
+                              seed:int=0, # pictures and noise from this seed
                              ) -> dict: # {'truncated': path, 'empty': path} of the broken files ({} without `broken`)
     "Write a labelled collection of noisy copies of one picture per label, optionally with two broken files."
     from PIL import Image
@@ -44,8 +238,10 @@ def write_labelled_collection(root:str|Path, # folder to create (query/ and data
     t.write_bytes(t.read_bytes()[:len(t.read_bytes()) // 3]); e.write_bytes(b'')
     return {'truncated': t, 'empty': e}
 
-# %% ../nbs/01b_testing.ipynb #6bb05528
-def _blocks(w:int=48, h:int=32) -> np.ndarray:
+# %% ../nbs/01b_testing.ipynb #2ec90483
+def _blocks(w:int=48, # width
+            h:int=32, # height
+           ) -> np.ndarray:
     "A (h, w, 3) picture of 2 x 3 flat colour blocks (asymmetric, so every flip and rotation differs)."
     cols = np.array([[220, 30, 30], [30, 200, 40], [40, 60, 220], [230, 220, 40], [200, 40, 210], [30, 210, 210]], np.uint8)
     a = np.zeros((h, w, 3), np.uint8)
@@ -56,7 +252,10 @@ def _blocks(w:int=48, h:int=32) -> np.ndarray:
 _STORE = {2: 'FLIP_LEFT_RIGHT', 3: 'ROTATE_180', 4: 'FLIP_TOP_BOTTOM', 5: 'TRANSPOSE', 6: 'ROTATE_90',
           7: 'TRANSVERSE', 8: 'ROTATE_270'}   # orientation -> how the picture is stored (the viewer undoes it)
 
-def _png_bomb(path:Path, w:int=100_000, h:int=100_000):
+def _png_bomb(path:Path, # file to write
+              w:int=100_000, # declared width
+              h:int=100_000, # declared height
+             ):
     "A tiny PNG whose header declares w x h pixels."
     import io, struct, zlib
     from PIL import Image
@@ -64,12 +263,11 @@ def _png_bomb(path:Path, w:int=100_000, h:int=100_000):
     raw[16:24] = struct.pack('>II', w, h); raw[29:33] = struct.pack('>I', zlib.crc32(bytes(raw[12:29])))
     path.write_bytes(bytes(raw))
 
-def write_reliability_corpus(folder:str|Path, # created; one file per case
-                            ) -> dict: # file name -> ('ok', expected (H, W, 3) uint8, tolerance) | ('fail', text)
-    "Write the reliability corpus (good images in every format and orientation, broken files of every kind)."
-    from PIL import Image
-    d = Path(folder); d.mkdir(parents=True, exist_ok=True); out = {}
-    pic = _blocks(); im = Image.fromarray(pic)
+# %% ../nbs/01b_testing.ipynb #78fcaa92
+def _write_good_images(d:Path, # an existing folder
+                      ) -> dict: # file name -> ('ok', expected (H, W, 3) uint8, tolerance at the block centres)
+    "Write the readable cases: the blocks picture in every format, mode and EXIF orientation a loader must handle."
+    out = {}; pic = _blocks(); im = Image.fromarray(pic)
     def ok(name, expected, tol=0): out[name] = ('ok', np.asarray(expected, np.uint8), tol)
     im.save(d/'plain.jpg', quality=95); ok('plain.jpg', pic, 12)
     for o, t in _STORE.items():
@@ -90,6 +288,14 @@ def write_reliability_corpus(folder:str|Path, # created; one file per case
     Image.new('RGB', (1, 1), (10, 20, 30)).save(d/'one.png'); ok('one.png', [[[10, 20, 30]]])
     Image.fromarray((pic[..., 0] > 128).astype(np.uint8) * 255).convert('1').save(d/'bilevel.png')
     ok('bilevel.png', np.repeat(((pic[..., :1] > 128) * 255).astype(np.uint8), 3, 2))
+    return out
+
+# %% ../nbs/01b_testing.ipynb #60dfe0dc
+def write_reliability_corpus(folder:str|Path, # created; one file per case
+                            ) -> dict: # file name -> ('ok', expected (H, W, 3) uint8, tolerance) | ('fail', text)
+    "Write the reliability corpus (good images in every format and orientation, broken files of every kind)."
+    d = Path(folder); d.mkdir(parents=True, exist_ok=True)
+    out = _write_good_images(d)
     raw = (d/'plain.jpg').read_bytes()
     (d/'truncated.jpg').write_bytes(raw[:len(raw) // 2]); out['truncated.jpg'] = ('fail', 'truncated')
     (d/'empty.jpg').write_bytes(b''); out['empty.jpg'] = ('fail', 'not a readable image')
@@ -98,7 +304,7 @@ def write_reliability_corpus(folder:str|Path, # created; one file per case
     os.symlink(d/'gone.jpg', d/'dangling.jpg'); out['dangling.jpg'] = ('fail', 'not found')
     return out
 
-# %% ../nbs/01b_testing.ipynb #0659dc62
+# %% ../nbs/01b_testing.ipynb #8859af09
 def free_port() -> int:
     "A free TCP port on 127.0.0.1."
     import socket
@@ -122,4 +328,5 @@ def start_server(cmd:list, # the server's command line
                 if r.status == 200: return p
         except OSError: time.sleep(0.3)          # URLError, HTTPError, refused, timeout: not up yet
     p.terminate(); raise RuntimeError(f"{url} did not answer within {timeout:g} s")
+
 

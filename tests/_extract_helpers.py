@@ -1,4 +1,4 @@
-"""Shared by the extraction tests that run soi in subprocesses: a tiny stand-in network and tiny images."""
+"""Shared by the extraction tests that run soi in subprocesses: a script whose network is soi.testing.TinyNet (slowed or logged on request), and tiny images."""
 import os, sys, time
 from pathlib import Path
 import numpy as np
@@ -6,27 +6,24 @@ import numpy as np
 SCRIPT = r'''
 import os, sys, time, json
 from pathlib import Path
-import torch, torch.nn as nn, torch.nn.functional as F
+import torch
 torch.set_num_threads(1)
 from soi.extract import extract_to_store, init_distributed
+from soi.testing import TinyNet
 
-class TinyNet(nn.Module):
-    "3x3 conv + ReLU + GeM, with the model contract's meta; sleeps SLOW seconds per forward."
-    def __init__(self, dim=8):
-        super().__init__(); torch.manual_seed(0); self.conv = nn.Conv2d(3, dim, 3, padding=1)
-        self.meta = dict(name='tiny', config=dict(arch='tiny', dim=dim), mean=[0.485, 0.456, 0.406],
-                         std=[0.229, 0.224, 0.225], outputdim=dim)
+class SlowNet(TinyNet):
+    "soi.testing's TinyNet (8 outputs) that sleeps SLOW seconds per forward and logs each batch's size to FWLOG.<rank>."
+    def __init__(self): super().__init__(dim=8); self.eval()
     def forward(self, x):
         time.sleep(float(os.environ.get('SLOW', '0')))
         if os.environ.get('FWLOG'):   # log the images each process forwards (one file per rank)
             with open(f"{os.environ['FWLOG']}.{os.environ.get('RANK', '0')}", 'a') as f: f.write(f'{x.shape[0]}\n')
-        v = F.relu(self.conv(x)).clamp(min=1e-6).pow(3).mean((2, 3)).pow(1 / 3)
-        return v / v.norm(dim=1, keepdim=True)
+        return super().forward(x)
 
 if __name__ == '__main__':
     store, shard_size = sys.argv[1], int(sys.argv[2]); paths = sys.argv[3:]
     init_distributed()
-    extract_to_store(TinyNet(), paths, store, image_size=40, scales=(1, 0.5), shard_size=shard_size,
+    extract_to_store(SlowNet(), paths, store, image_size=40, scales=(1, 0.5), shard_size=shard_size,
                      batch_size=2, device='cpu', progress=False)
 '''
 

@@ -3,6 +3,7 @@ import pickle, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pytest
+from soi.testing import assert_refused
 
 SOI = [sys.executable, '-c', 'import sys; from soi.cli import main; sys.exit(main())']
 
@@ -34,4 +35,4 @@ def test_table(root):
 def test_bad_input_exits_2(root, ranks, msg):
     "The full case list (missing files and data sets, --layout, --kappas) is tested in nbs/04_evaluate.ipynb."
     r = soi('--dataset', 'rmini', '--data', root, '--ranks', root/ranks, cwd=root)
-    assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert_refused(r, msg)   # exit 2, one line on stderr naming the problem, no traceback

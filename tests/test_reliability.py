@@ -5,20 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _extract_helpers import make_images, write_script, env, store_files
+from soi.testing import assert_refused
 
 SOI = [sys.executable, '-c', 'import sys; from soi.cli import main; sys.exit(main())']
 
 def soi(*args, cwd=None, **kw):
     e = {**os.environ, 'OMP_NUM_THREADS': '1', **{k: str(v) for k, v in kw.items()}}
     return subprocess.run(SOI + [str(a) for a in args], cwd=cwd, capture_output=True, text=True, env=e)
-
-def refused(r, *words):
-    "Exit 2, one line on stderr naming the problem, no traceback."
-    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
-    lines = [l for l in r.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and 'Traceback' not in r.stderr, r.stderr
-    for w in words: assert w in lines[0], (w, lines[0])
-    return lines[0]
 
 EXTRACT = ['--model', 'resnet18-gem', '--image-size', '64', '--workers', '0', '--device', 'cpu']
 
@@ -131,7 +124,7 @@ def test_refused_with_one_line(stores, case, args, words, monkeypatch):
     monkeypatch.chdir(stores); monkeypatch.setenv('TORCH_HOME', str(stores)); monkeypatch.delenv('SOI_DEBUG', raising=False)
     with contextlib.redirect_stderr(io.StringIO()) as e, contextlib.redirect_stdout(io.StringIO()) as o:
         rc = main([str(a) for a in args] + (['--device', 'cpu'] if args[0] == 'search' else []))
-    refused(subprocess.CompletedProcess(args, rc, o.getvalue(), e.getvalue()), *words)
+    assert_refused(subprocess.CompletedProcess(args, rc, o.getvalue(), e.getvalue()), *words)
 
 def test_mismatch_override(stores):
     r = soi('search', '--features', 'db', '--queries', 'qB', '--out', 'o.npy', '--allow-mismatch', '--device', 'cpu', cwd=stores)
@@ -147,13 +140,13 @@ def test_bad_checkpoints(stores, tmp_path):
     from soi.model import create_model, save_checkpoint
     p = save_checkpoint(tmp_path/'ok.pt', create_model('resnet18-gem'))
     (tmp_path/'trunc.pt').write_bytes(p.read_bytes()[:5000]); (tmp_path/'text.pt').write_text('not a checkpoint')
-    refused(soi('extract', '--images', tmp_path, '--weights', tmp_path/'trunc.pt', '--out', tmp_path/'o', *EXTRACT[:-2],
+    assert_refused(soi('extract', '--images', tmp_path, '--weights', tmp_path/'trunc.pt', '--out', tmp_path/'o', *EXTRACT[:-2],
                 cwd=tmp_path, TORCH_HOME=tmp_path), 'trunc.pt', 'not a readable torch checkpoint')
     import contextlib, io
     from soi.cli import main
     with contextlib.redirect_stderr(io.StringIO()) as e, contextlib.redirect_stdout(io.StringIO()):
         rc = main(['extract', '--images', str(tmp_path), '--weights', str(tmp_path/'text.pt'), '--out', str(tmp_path/'o')])
-    refused(subprocess.CompletedProcess([], rc, '', e.getvalue()), 'text.pt', 'not a readable torch checkpoint')
+    assert_refused(subprocess.CompletedProcess([], rc, '', e.getvalue()), 'text.pt', 'not a readable torch checkpoint')
 
 # --- 6: crafted data files run nothing -----------------------------------------------------------------------------
 
@@ -166,12 +159,12 @@ def test_crafted_pickles_refused(stores):
     d = t/'data'/'test'/'revil'; d.mkdir(parents=True)
     (d/'gnd_revil.pkl').write_bytes(pickle.dumps({'imlist': ['a'], 'qimlist': ['a'], 'gnd': [_Evil(marker)]}))
     np.save(t/'r1.npy', np.array([[0]]))
-    refused(soi('evaluate', '--dataset', 'revil', '--data', t/'data', '--ranks', t/'r1.npy'), 'refused to unpickle posix.system', '--trust')
+    assert_refused(soi('evaluate', '--dataset', 'revil', '--data', t/'data', '--ranks', t/'r1.npy'), 'refused to unpickle posix.system', '--trust')
     (t/'pairs.pkl').write_bytes(pickle.dumps({'cids': _Evil(marker), 'qidxs': [0], 'pidxs': [1]}))
-    refused(soi('whiten', '--features', t/'db', '--pairs', t/'pairs.pkl', '--out', t/'w.pt'), 'refused to unpickle')
+    assert_refused(soi('whiten', '--features', t/'db', '--pairs', t/'pairs.pkl', '--out', t/'w.pt'), 'refused to unpickle')
     import torch
     torch.save({'model': _Evil(marker)}, t/'evil.pt')
-    refused(soi('train', t/'run', '--resume', t/'evil.pt', '--model', 'resnet18-gem', '--not-pretrained', cwd=t,
+    assert_refused(soi('train', t/'run', '--resume', t/'evil.pt', '--model', 'resnet18-gem', '--not-pretrained', cwd=t,
                 TORCH_HOME=t), 'refused', '--trust')
     assert not marker.exists()                                           # nothing ran
     r = soi('evaluate', '--trust', '--dataset', 'revil', '--data', t/'data', '--ranks', t/'r1.npy')
@@ -271,7 +264,7 @@ torch.save(res['net'].state_dict(), save)
 @pytest.mark.skipif(bool(_small_fs_ok()), reason=_small_fs_ok() or 'ok')
 def test_disk_full_training_resumes(tmp_path):
     "Training whose export folder fills up after epoch 1: one line, exit 2; resumed with room, the weights are identical."
-    from soi.data import write_training_fixture
+    from soi.testing import write_training_fixture
     import torch
     write_training_fixture(tmp_path/'data', name='fixture', n_clusters=6, per_cluster=4)
     s = tmp_path/'train.py'; s.write_text(TRAIN); here = Path(__file__).parent
@@ -300,7 +293,7 @@ def _kill_when(cmd, path, timeout=300):
 
 def test_sigkill_training_resumes(tmp_path):
     "Training killed right after its first checkpoint, then resumed: the same weights as an uninterrupted run."
-    from soi.data import write_training_fixture
+    from soi.testing import write_training_fixture
     import torch
     write_training_fixture(tmp_path/'data', name='fixture', n_clusters=6, per_cluster=4)
     s = tmp_path/'train.py'; s.write_text(TRAIN); here = Path(__file__).parent

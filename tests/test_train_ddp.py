@@ -3,10 +3,9 @@ import os, subprocess, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest, torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from test_train_resume import TinyNet, tiny_config   # the same tiny network and recipe
-
-from soi.data import write_training_fixture
+from soi.testing import write_training_fixture
+from test_train_resume import fresh_net, tiny_config   # the same tiny network and recipe (tests/ is on sys.path
+                                                       # under pytest and when torchrun runs this file)
 from soi.train_loop import train
 
 # 4 tuples = 2 per rank; SGD (unlike Adam) sees a wrong gradient scale; update_every=2 covers no_sync
@@ -17,7 +16,7 @@ CFG = dict(batch_size=4, epochs=3, query_size=8, optimizer='sgd', lr=0.05, updat
 def run(out, data):
     "Train once (under torchrun this is one rank of the job)."
     torch.set_num_threads(1); torch.manual_seed(0)
-    return train(tiny_config(data, out, **CFG), net=TinyNet())
+    return train(tiny_config(data, out, **CFG), net=fresh_net())
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason='torch.distributed not built')

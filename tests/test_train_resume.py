@@ -1,23 +1,10 @@
 """Resume: stopping after epoch k and resuming gives the same weights as an uninterrupted run (CPU, deterministic)."""
 from dataclasses import replace
-import torch, torchvision
-from torch import nn
-from soi.data import write_training_fixture
+import torch
+from soi.testing import TinyNet, write_training_fixture
 from soi.pooling import GeM
 from soi.train import TrainConfig
 from soi.train_loop import train
-
-
-class TinyNet(nn.Module):
-    "ResNet-18 stem + layer1 + GeM: a few thousand weights, ResNet stage names, soi's `.meta`."
-    def __init__(self):
-        super().__init__()
-        r = torchvision.models.resnet18(num_classes=1)
-        self.features = nn.Sequential()
-        for k in ('conv1', 'bn1', 'relu', 'maxpool', 'layer1'): setattr(self.features, k, getattr(r, k))
-        self.pool = GeM(p=3.0)
-        self.meta = {'mean': [0.485, 0.456, 0.406], 'std': [0.229, 0.224, 0.225], 'outputdim': 64}
-    def forward(self, x): return nn.functional.normalize(self.pool(self.features(x)), dim=1)
 
 
 def tiny_config(data, out, **kw) -> TrainConfig:
@@ -28,7 +15,8 @@ def tiny_config(data, out, **kw) -> TrainConfig:
 
 
 def fresh_net(seed=0):
-    torch.manual_seed(seed); return TinyNet()
+    "soi.testing's TinyNet with soi.pooling's GeM, whose p the training clamps and trains at lr x 100."
+    return TinyNet(seed=seed, pool=GeM(p=3.0))
 
 
 def test_resume_equals_uninterrupted(tmp_path):
