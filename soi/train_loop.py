@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from .config import get_config, seed_everything, resolve_precision
 from .core import atomic_write, save_torch, trusted
-from .data import open_dataset
+from .data_custom import open_dataset
 from .evaluate import evaluate_revisited
 from .extract import extract_features, init_distributed, rank_device
 from .index import knn
@@ -106,7 +106,7 @@ def sharded_describer(rank:int, # this process's rank
 
 # %% ../nbs/14a_train_loop.ipynb #d5f59c90
 def validate(net:nn.Module, # the network to evaluate (put in eval mode by extract_features)
-             name:str, # a soi.data.open_dataset name, e.g. 'toy-small', 'roxford5k'
+             name:str, # a soi.data_custom.open_dataset name, e.g. 'toy-small', 'roxford5k'
              image_size:int=1024, # longer image side
              data=None, # data root, SoiConfig or None (soi.config rule)
              device:str|None=None, # torch device (None: soi.config's)
@@ -207,7 +207,7 @@ def _tensorboard(out:Path):
     return SummaryWriter(log_dir=str(out/'tensorboard'))
 
 def _save_model(path:Path, net:nn.Module, cfg:TrainConfig, mode:str):
-    if not hasattr(net, 'meta') or 'config' not in net.meta: return None   # not a soi.model network
+    if not hasattr(net, 'config'): return None   # not a soi.model network (save_checkpoint stores net.config)
     return save_checkpoint(path, net, train_config={**asdict(cfg), 'batchnorm_used': mode})
 
 def _check_val(name:str, sc):
