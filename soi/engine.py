@@ -13,7 +13,7 @@ from .core import sha256_file, save_npy, write_text
 from .store import load_features, config_hash
 from .extract import extract_to_store, ImageList, prepare_net, normalize_images, multiscale, size_batches, plan_precision
 from .index import build_index, load_index, knn, recall_at_k
-from .rerank import alpha_qe, dba, diffusion_offline, diffusion
+from .rerank import dba, diffusion_offline, rerank as rerank_with
 
 # %% auto #0
 __all__ = ['FORMAT', 'VERSION', 'RERANK', 'SAMPLES', 'scan_folder', 'plan_update', 'make_net', 'net_record', 'check_net',
@@ -337,29 +337,29 @@ def _lazy(self, key, f):
 def search(self:Engine, Q, # (nq, D) query rows
            k:int=10, # results per query
            rerank:str='none', # one of RERANK
-           query_paths=None, boxes=None, # sv-sift: the query images and their boxes
-           sv_top_k:int=20, # sv-sift: candidates verified
+           query_paths=None, # sv-sift: the query image files
+           boxes=None, # sv-sift: their boxes (x0, y0, x1, y1) or None
+           top_k:int=20, # sv-sift: candidates verified (fewer than soi rerank's 100: an interactive search)
           ) -> tuple[np.ndarray, np.ndarray]:
     "(scores, ids) `(nq, k)` after the re-ranking `rerank`; ids are rows of the index (-1 where fewer exist)."
     if rerank not in RERANK: raise ValueError(f"rerank: expected one of {', '.join(RERANK)}, got {rerank!r}")
     Q = np.asarray(Q, np.float32); k = int(k)
-    if rerank == 'dba':
-        Xd = _lazy(self, 'dba', lambda: dba(self.X)); return knn(Q, Xd, k)
+    if rerank == 'sv-sift':
+        if query_paths is None: raise ValueError("rerank='sv-sift': needs the query images (query_paths)")
+        S, R = self.index.search(Q, max(k, top_k))          # verify top_k candidates even when k is smaller
+        S, R = rerank_with('sv-sift', query_paths, [self.path(i) for i in range(len(self))], S, R, qbbxs=boxes,
+                           top_k=top_k, image_size=self.meta['image_size'])
+        return S[:, :k], R[:, :k]
     S, R = self.index.search(Q, k)
-    if rerank == 'aqe': return alpha_qe(Q, self.X, S, R, k=2, alpha=3.0, index=self.index, n_ranked=k)
+    if rerank == 'dba':                                    # the augmented database: computed once per open engine
+        return rerank_with('dba', Q, self.X, S, R, augmented=_lazy(self, 'dba', lambda: dba(self.X)), n_ranked=k)
+    if rerank == 'aqe': return rerank_with('aqe', Q, self.X, S, R, index=self.index, n_ranked=k)
     if rerank == 'diffusion':
         if len(self.X) > 50_000: raise ValueError(f"rerank='diffusion': the offline graph of {len(self.X):,} images is too large "
                                                   "to build on demand (limit 50,000); use aqe or sv-sift")
         F = _lazy(self, 'diffusion', lambda: diffusion_offline(self.X, k=min(50, len(self.X) - 1), trunc=min(1000, len(self.X)),
                                                                cache=self.dir/'cache'))
-        return diffusion(Q, self.X, S, R, offline=F, n_ranked=k)
-    if rerank == 'sv-sift':
-        from soi.spatial import spatial_rerank
-        if query_paths is None: raise ValueError("rerank='sv-sift': needs the query images (query_paths)")
-        S, R = self.index.search(Q, max(k, sv_top_k))       # verify sv_top_k candidates even when k is smaller
-        S, R = spatial_rerank('sv-sift', query_paths, [self.path(i) for i in range(len(self))], S, R, qbbxs=boxes,
-                              top_k=sv_top_k, image_size=self.meta['image_size'])
-        return S[:, :k], R[:, :k]
+        return rerank_with('diffusion', Q, self.X, S, R, offline=F, n_ranked=k)
     return S, R
 
 # %% ../nbs/16_engine.ipynb #24d74dec
@@ -372,7 +372,9 @@ def results(self:Engine, S, R) -> list:
 @patch
 def query(self:Engine, images:list, # image files
           box=None, # (x0, y0, x1, y1) applied to every query, or None
-          k:int=10, rerank:str='none', sv_top_k:int=20,
+          k:int=10, # results per image
+          rerank:str='none', # one of RERANK
+          top_k:int=20, # sv-sift: candidates verified
          ) -> list:
     "Search with image files: one dict per image with results [{rank, id, path, score}] and timings_ms."
     t = {}; t0 = time.perf_counter()
@@ -380,7 +382,7 @@ def query(self:Engine, images:list, # image files
     t0 = time.perf_counter(); Q = self.embed(xs); t['extract'] = time.perf_counter() - t0
     t0 = time.perf_counter(); S, R = self.search(Q, k); t['search'] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    if rerank != 'none': S, R = self.search(Q, k, rerank, [str(p) for p in images], None if box is None else [box] * len(images), sv_top_k)
+    if rerank != 'none': S, R = self.search(Q, k, rerank, [str(p) for p in images], None if box is None else [box] * len(images), top_k)
     t['rerank'] = time.perf_counter() - t0
     ms = {kk: round(1000 * v / len(images), 2) for kk, v in t.items()}
     return [dict(query=str(p), box=None if box is None else [float(v) for v in box], rerank=rerank, results=r, timings_ms=ms)
@@ -505,7 +507,7 @@ def cli_query(argv:list[str]|None=None) -> int:
             if not Path(p).is_file(): raise FileNotFoundError(f"{p}: not an image file (soi query takes files, not folders)")
         if a.k < 1: raise ValueError(f"-k {a.k}: expected a positive number of results")
         eng = Engine(a.index, weights=a.weights, device=a.device)
-        ans = eng.query(a.images, a.box, a.k, a.rerank, a.sv_top_k)
+        ans = eng.query(a.images, a.box, a.k, a.rerank, top_k=a.sv_top_k)
     except (ValueError, FileNotFoundError, ImageLoadError) as e:
         print(f"soi query: error: {e}", file=sys.stderr); return 2
     if a.json: print(json.dumps(ans, indent=1))

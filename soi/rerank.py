@@ -19,7 +19,8 @@ from .spatial import check_first_stage, spatial_rerank, spatial_rerank_dataset, 
 # %% auto #0
 __all__ = ['WEIGHTS', 'RERANKERS', 'ALIASES', 'GLOBAL_METHODS', 'SPATIAL_METHODS', 'expansion_weights', 'expand', 'alpha_qe',
            'dba', 'dba_rerank', 'mutual_knn_affinity', 'diffusion_laplacian', 'diffusion_offline', 'diffusion',
-           'k_reciprocal', 'superglobal_rerank', 'qge', 'Reranker', 'reranker', 'rerank', 'cli_rerank']
+           'k_reciprocal', 'superglobal_rerank', 'qge', 'Reranker', 'reranker', 'rerank', 'rerank_dataset',
+           'cli_rerank']
 
 # %% ../nbs/15_rerank.ipynb #49e4f8cd
 WEIGHTS = ('similarity', 'rank')
@@ -345,6 +346,21 @@ def rerank(name:str, # re-ranker name (RERANKERS, ALIASES)
     r = reranker(name)
     return r.fn(queries, database, scores, ranks, **r.settings(**overrides))
 
+def rerank_dataset(name:str, # an image re-ranker (needs='images'): 'sv-sift', 'sv-hardnet', 'loftr'
+                   ds, # RetrievalDataset (query_paths, bbxs, db_paths)
+                   scores, # (nq, k0) first-stage similarities
+                   ranks, # (nq, k0) first-stage database indices
+                   *,
+                   store:str|Path|None=None, # local-feature store of the database (extracted once); None: on the fly
+                   **overrides, # settings of spatial_rerank (None = the default)
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    "`rerank` over a benchmark's images (soi.spatial.spatial_rerank_dataset), with the registry's settings."
+    r = reranker(name)
+    if r.needs != 'images': raise ValueError(f"method: {name!r} re-ranks descriptors, not images; use rerank()")
+    kw = r.settings(**overrides)
+    for k in ('nets', 'features', 'qbbxs'): kw.pop(k)            # spatial_rerank_dataset makes these from ds and store
+    return spatial_rerank_dataset(ds, scores, ranks, store=store, **kw)
+
 # %% ../nbs/15_rerank.ipynb #5c4b33d1
 def _overrides(args, cfg) -> dict:
     "The settings given on the command line (flag -> parameter name); flags left out are None."
@@ -378,14 +394,14 @@ def _rerank_global(args, cfg, S, R):
 def _rerank_spatial(args, cfg, S, R):
     if not args.dataset: raise ValueError(f"--method {args.method}: pass --dataset NAME (the images to verify)")
     from soi.data import open_dataset
-    kw = reranker(args.method).settings(**_overrides(args, cfg), image_size=args.image_size)
+    over = dict(_overrides(args, cfg), image_size=args.image_size, device=cfg.device, progress=True)
+    kw = reranker(args.method).settings(**over)
     # database local features are extracted once into a store beside --features (a store folder or an .npy file)
     # and reused by later runs with the same settings; a progress bar shows the extraction and the verification
     f = Path(args.features) if args.features else None
     store = (local_store_path(f if f.is_dir() else f.with_suffix(''), kw['method'], kw['image_size'], kw['max_kpts'])
              if f is not None and f.exists() and kw['method'] != 'loftr' else None)
-    for k in ('nets', 'features', 'qbbxs', 'progress', 'device'): kw.pop(k)
-    return spatial_rerank_dataset(open_dataset(args.dataset, cfg), S, R, store=store, device=cfg.device, progress=True, **kw)
+    return rerank_dataset(args.method, open_dataset(args.dataset, cfg), S, R, store=store, **over)
 
 # %% ../nbs/15_rerank.ipynb #a48ad79f
 def cli_rerank(argv:list[str]|None=None) -> int:
