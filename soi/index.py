@@ -9,6 +9,7 @@ from __future__ import annotations
 import json, math, warnings
 from pathlib import Path
 import numpy as np
+from fastcore.basics import patch
 from .core import ShapeError, check_rows, atomic_write, save_npy, write_text, l2n
 
 # %% auto #0
@@ -149,6 +150,8 @@ def _faiss_gpu_available(faiss) -> bool:
 # %% ../nbs/11_index.ipynb #964c4ab0
 class SoiIndex:
     "Searchable rows: a FAISS index or exact torch search, plus the metadata needed to save and reload it."
+    ids = None   # (ntotal,) image id of each row, or None: rows are the ids
+    features = None   # the feature store the index was built from (recorded by `soi search --index-out`)
     def __init__(self, factory:str, dim:int, metric:str='ip', index=None, params:dict|None=None,
                  normalize:bool=False, gpu:bool=False):
         self.factory, self.dim, self.metric, self.index = factory, int(dim), metric, index
@@ -212,19 +215,21 @@ def _search(self, Q, k:int):
     S[I < 0] = -np.inf if self.metric == 'ip' else np.inf
     return S, I
 
-def _search_ids(self, Q, k:int):
+@patch
+def search(self:SoiIndex, Q, # (nq, D) query rows
+           k:int, # neighbours per query
+          ) -> tuple[np.ndarray, np.ndarray]:
     "Top-`k` of `Q`: (scores, ids); ids are the image ids given to `build_index(ids=)` (else row numbers), -1 = none."
     S, I = _search(self, Q, k)
     return S, (I if self.ids is None else np.where(I >= 0, self.ids[np.maximum(I, 0)], -1))
 
-def _add_rows(self, X):
+@patch
+def add(self:SoiIndex, X, # (N, D) rows to add (numpy or torch)
+       ) -> SoiIndex:
+    "Add rows `X` to the index (not to one that maps rows to image ids); returns the index."
     if self.ids is not None: raise ValueError("SoiIndex.add: this index maps rows to image ids (build_index(ids=)); "
                                               "build a new index over all rows and their ids instead")
     return _add(self, X)
-
-SoiIndex.ids = None   # (ntotal,) image id of each row, or None: rows are the ids
-SoiIndex.features = None   # the feature store the index was built from (recorded by `soi search --index-out`)
-SoiIndex.add, SoiIndex.search = _add_rows, _search_ids
 
 def _exact_search(self, Q, k):
     "knn over the rows of an exact index; with bf16 (precision param, default 'auto') over a bf16 copy kept once."
@@ -292,7 +297,9 @@ def search(index, # a SoiIndex, or database rows (N, D) searched exactly with kn
     return index.search(Q, k) if isinstance(index, SoiIndex) else knn(Q, index, k)
 
 # %% ../nbs/11_index.ipynb #85e39d53
-def _save(self, path:str|Path) -> Path:
+@patch
+def save(self:SoiIndex, path:str|Path, # folder to write (created if needed)
+        ) -> Path:
     "Write the index to folder `path` (index.faiss or rows.npy, plus meta.json); returns the folder."
     from soi import __version__
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
@@ -304,8 +311,6 @@ def _save(self, path:str|Path) -> Path:
     meta = dict(factory=self.factory, metric=self.metric, dim=self.dim, ntotal=self.ntotal,
                 normalize=self.normalize, params=self.params, soi_version=__version__)
     write_text(path/'meta.json', json.dumps(meta, indent=1)); return path
-
-SoiIndex.save = _save
 
 def load_index(path:str|Path, # folder written by SoiIndex.save
                gpu:bool|None=False, # move a FAISS index to the GPU (None: when available)
