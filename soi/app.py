@@ -83,7 +83,9 @@ def image_size_of(path:str|Path, # an image file
     return (h, w) if o in (5, 6, 7, 8) else (w, h)
 
 # %% ../nbs/17_app.ipynb #7437e400
-def png_with_size(w:int, h:int) -> bytes:
+def png_with_size(w:int, # width the header declares
+                  h:int, # height the header declares
+                 ) -> bytes:
     "A tiny PNG whose header declares w x h pixels (a decompression bomb for tests)."
     import io, struct, zlib
     from PIL import Image
@@ -364,7 +366,8 @@ def _serve_parser():
     p.add_argument('--batch', type=int, default=8, help='largest batch of the model worker')
     return p
 
-def cli_serve(argv:list[str]|None=None) -> int:
+def cli_serve(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+              ) -> int:
     "`soi serve --index INDEX`: the web app on http://HOST:PORT (uvicorn)."
     a = _serve_parser().parse_args(argv)
     try:

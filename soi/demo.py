@@ -125,7 +125,8 @@ def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small
     return {'main': main, 'rerank': rr, 'run': run}
 
 # %% ../nbs/95_demo.ipynb #63cb8f16
-def cli_demo(argv:list[str]|None=None) -> int:
+def cli_demo(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+             ) -> int:
     "soi demo: the whole pipeline on ToyLandmarks, tables printed and saved."
     ap = argparse.ArgumentParser(prog='soi demo', description=run_demo.__doc__)
     ap.add_argument('--preset', default='small', choices=['tiny', 'small', 'medium'], help='ToyLandmarks preset')

@@ -84,7 +84,12 @@ def make_net(model:str='resnet101-soi', # registered model name
     else: tag = sha256_file(weights)
     return net, tag
 
-def net_record(net, tag:str, image_size:int, scales, msp:float) -> dict:
+def net_record(net, # the RetrievalNet that makes the descriptors
+               tag:str, # the weights, as index.json records them: a checkpoint's sha256, 'imagenet' or 'random-init:seed=N'
+               image_size:int, # longer image side at extraction
+               scales, # extraction scales
+               msp:float, # multi-scale power
+              ) -> dict:
     "The fields of index.json that say how descriptors are made (compared on every build and query)."
     from soi.model import model_hash
     cfg = json.loads(json.dumps(net.meta['config'], default=str))
@@ -93,7 +98,10 @@ def net_record(net, tag:str, image_size:int, scales, msp:float) -> dict:
                 dim=int(net.meta['outputdim']), image_size=int(image_size), scales=[float(s) for s in scales],
                 msp=float(msp), whitening=cfg.get('whitening'))
 
-def check_net(net, meta:dict, where='index'):
+def check_net(net, # the RetrievalNet about to make descriptors
+              meta:dict, # index.json of the collection
+              where='index', # what `meta` belongs to, for the message
+             ):
     "Raise ValueError unless `net` is the network recorded in `meta` (same name, config and weights hash)."
     from soi.model import model_hash
     got = dict(model=net.meta.get('name'), config_hash=config_hash(json.loads(json.dumps(net.meta['config'], default=str))),
@@ -189,7 +197,10 @@ def build_collection(folder:str|Path, # the photos (searched recursively)
                      whiten_dim:int|None=None, # keep this many whitened dimensions (default all)
                      pattern:str='*', # index only files whose name matches this shell pattern
                      net=None, # an already built network (else make_net(model, weights, seed))
-                     batch_size:int=16, workers:int=0, shard_size:int=256, device=None,
+                     batch_size:int=16, # images per forward pass
+                     workers:int=0, # DataLoader workers
+                     shard_size:int=256, # rows per feature-store shard
+                     device=None, # torch device; None: the soi.config rule
                      thumb_size:int=256, # longer side of the thumbnails
                      overwrite:bool=False, # delete an existing index at `out` first
                      progress:bool=True, # progress bars and a summary line
@@ -364,7 +375,9 @@ def search(self:Engine, Q, # (nq, D) query rows
 
 # %% ../nbs/16_engine.ipynb #24d74dec
 @patch
-def results(self:Engine, S, R) -> list:
+def results(self:Engine, S, # (nq, k) scores from Engine.search
+            R, # (nq, k) their row ids (-1 = none)
+           ) -> list:
     "One list per query of {rank, id, path, score}, failed or missing ids (-1) left out."
     return [[dict(rank=j + 1, id=int(i), path=self.items[i]['path'], score=float(s))
              for j, (s, i) in enumerate((s, i) for s, i in zip(srow, rrow) if i >= 0)] for srow, rrow in zip(S, R)]
@@ -471,7 +484,8 @@ def _index_parser():
     b.add_argument('--overwrite', action='store_true', help='delete the index at --out first')
     return p
 
-def cli_index(argv:list[str]|None=None) -> int:
+def cli_index(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+              ) -> int:
     "`soi index build FOLDER --out INDEX`: create or incrementally update a collection index."
     a = _index_parser().parse_args(argv)
     try:
@@ -498,7 +512,8 @@ def _query_parser():
     p.add_argument('--montage', help='write a PNG of each query and its results')
     return p
 
-def cli_query(argv:list[str]|None=None) -> int:
+def cli_query(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+              ) -> int:
     "`soi query IMAGE... --index INDEX`: rank, score and path of the top-k of each image."
     from soi.data import ImageLoadError
     a = _query_parser().parse_args(argv)

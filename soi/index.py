@@ -215,6 +215,7 @@ def _search(self, Q, k:int):
     S[I < 0] = -np.inf if self.metric == 'ip' else np.inf
     return S, I
 
+# %% ../nbs/11_index.ipynb #00a73b79
 @patch
 def search(self:SoiIndex, Q, # (nq, D) query rows
            k:int, # neighbours per query
@@ -296,7 +297,7 @@ def search(index, # a SoiIndex, or database rows (N, D) searched exactly with kn
     "Top-`k` of `Q` in `index`: (scores float32 (nq, k), ids int64 (nq, k))."
     return index.search(Q, k) if isinstance(index, SoiIndex) else knn(Q, index, k)
 
-# %% ../nbs/11_index.ipynb #85e39d53
+# %% ../nbs/11_index.ipynb #eaa42ab7
 @patch
 def save(self:SoiIndex, path:str|Path, # folder to write (created if needed)
         ) -> Path:
@@ -312,6 +313,7 @@ def save(self:SoiIndex, path:str|Path, # folder to write (created if needed)
                 normalize=self.normalize, params=self.params, soi_version=__version__)
     write_text(path/'meta.json', json.dumps(meta, indent=1)); return path
 
+# %% ../nbs/11_index.ipynb #580e4e5d
 def load_index(path:str|Path, # folder written by SoiIndex.save
                gpu:bool|None=False, # move a FAISS index to the GPU (None: when available)
               ) -> SoiIndex:
@@ -389,7 +391,8 @@ def _show(S, I, dbm, qm, qids, n):
             if I[q, r] >= 0: print(f"  {r + 1}. {dbm['paths'][I[q, r]]}  (image {I[q, r]}, score {S[q, r]:.4f})")
 
 # %% ../nbs/11_index.ipynb #072c426c
-def cli_search(argv:list[str]|None=None) -> int:
+def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+               ) -> int:
     "`soi search`: search query rows in database rows (or a saved index) and write the ranking."
     import argparse
     from soi.config import add_config_args, config_from_args

@@ -37,6 +37,7 @@ def expansion_weights(scores, # (n, >= n_expand) first-stage similarities, desce
     r = np.arange(1, S.shape[1] + 1)
     return np.broadcast_to(((k - r + 1) / k) ** alpha, S.shape).copy()
 
+# %% ../nbs/15_rerank.ipynb #e0ee8b81
 def expand(Q, # (nq, D) rows to expand
            X, # (N, D) database rows
            scores, # (nq, >= n_expand) similarities of their first-stage neighbours in X
@@ -78,7 +79,7 @@ def alpha_qe(Q, # (nq, D) query rows
     Qe = expand(Q, X, S, R, n_expand=n_expand, alpha=alpha, weights=weights, include_query=include_query)
     return search(index if index is not None else X, Qe, n_ranked or R.shape[1])
 
-# %% ../nbs/15_rerank.ipynb #9c7d3259
+# %% ../nbs/15_rerank.ipynb #8990e15d
 def _drop_self(ids, scores, k):
     "The first k neighbours of each row i other than i itself: (ids, scores) (n, k)."
     keep = ids != np.arange(len(ids))[:, None]
@@ -97,6 +98,7 @@ def dba(X, # (N, D) database rows
     i, s = _drop_self(i, s, k)
     return expand(X, X, s, i, n_expand=k, alpha=alpha, weights=weights, include_query=True)
 
+# %% ../nbs/15_rerank.ipynb #4da56ed5
 def dba_rerank(Q, # (nq, D) query rows
                X, # (N, D) database rows
                scores, # (nq, k0) first-stage similarities (checked; DBA searches again)
@@ -135,7 +137,7 @@ def diffusion_laplacian(A, # (N, N) sparse symmetric affinity
     d = np.asarray(A.sum(1)).ravel() + 1e-12; Dm = sparse.diags(d ** -0.5)
     return (sparse.identity(A.shape[0], format='csr') - alpha * (Dm @ A @ Dm)).tocsr()
 
-# %% ../nbs/15_rerank.ipynb #0e3f4bde
+# %% ../nbs/15_rerank.ipynb #6d4dda96
 def _features_key(X, params:dict) -> str:
     "Hash of the rows (bytes, shape, dtype) and the parameters: the cache key of the offline diffusion."
     h = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
@@ -143,10 +145,14 @@ def _features_key(X, params:dict) -> str:
     for i in range(0, len(a), 65536): h.update(a[i:i + 65536].tobytes())
     return h.hexdigest()[:20]
 
+# %% ../nbs/15_rerank.ipynb #7de5950d
 def diffusion_offline(X, # (N, D) database rows
-                      k:int=200, gamma:float=3.0, alpha:float=0.99, # graph and walk
+                      k:int=200, # neighbours of the mutual kNN graph (Iscen et al.'s k)
+                      gamma:float=3.0, # affinities max(s, 0)^gamma
+                      alpha:float=0.99, # random-walk continuation probability
                       trunc:int=2000, # items kept per row (the truncated sub-graph)
-                      tol:float=1e-6, maxiter:int|None=20, # CG settings (Yang et al. use 20 iterations)
+                      tol:float=1e-6, # CG tolerance
+                      maxiter:int|None=20, # CG iterations at most (Yang et al. use 20)
                       cache:str|Path|None=None, # folder for diffusion-<hash>.npz; None = no cache
                      ):
     "The offline diffusion F (sparse csr (N, N), <= trunc entries a row), cached by features and parameters."
@@ -196,7 +202,7 @@ def diffusion(Q, # (nq, D) query rows (only checked: the online step uses the fi
         out_s[q, len(o):], out_r[q, len(o):] = -np.inf, -1
     return out_s, out_r
 
-# %% ../nbs/15_rerank.ipynb #18a9c552
+# %% ../nbs/15_rerank.ipynb #2e8dcea3
 def _kr_one(S, # (n, n) similarities among [query] + candidates
             k1:int, k2:int, lambda_value:float) -> np.ndarray:
     "d*(query, candidate) over one candidate set (n - 1,), all steps as boolean matrix products."
@@ -214,6 +220,7 @@ def _kr_one(S, # (n, n) similarities among [query] + candidates
     m = np.minimum(V[0][None, :], V[1:]).sum(1)                         # sum_j min(V_qj, V_gj)
     return (1 - lambda_value) * (1 - m / (2 - m)) + lambda_value * d[0, 1:]
 
+# %% ../nbs/15_rerank.ipynb #f3d61f91
 def k_reciprocal(Q, # (nq, D) query rows
                  X, # (N, D) database rows
                  scores, # (nq, k0) first-stage similarities
@@ -274,7 +281,7 @@ def superglobal_rerank(Q, # (nq, D) query rows
         S[q0:q0 + b, :M] = f.gather(1, o).masked_fill(~ok.gather(1, o), -np.inf).cpu().numpy()
     return S, R
 
-# %% ../nbs/15_rerank.ipynb #aca03648
+# %% ../nbs/15_rerank.ipynb #3223eb74
 def qge(Q, # (nq, D) query rows
         X, # (N, D) database rows
         scores, # (nq, k0) first-stage similarities
@@ -294,6 +301,7 @@ def qge(Q, # (nq, D) query rows
                     include_query=include_query, n_ranked=n_ranked)
     return diffusion(Q, X, S, R, n_seeds=n_seeds, offline=offline, n_ranked=n_ranked, cache=cache)
 
+# %% ../nbs/15_rerank.ipynb #b820f7e2
 @dataclass(frozen=True)
 class Reranker:
     "A re-ranking method: fn(queries, database, scores, ranks, **settings) -> new (scores, ranks)."
@@ -306,12 +314,13 @@ class Reranker:
         ps = inspect.signature(self.fn).parameters.values()
         base = {p.name: p.default for p in ps if p.kind == p.KEYWORD_ONLY and p.default is not p.empty}
         return {**base, **self.defaults, **{k: v for k, v in overrides.items() if v is not None}}
-    def accepts(self, name:str) -> bool:
+    def accepts(self, name:str, # a keyword argument
+               ) -> bool:
         "Whether `name` is a setting of fn (or fn takes any keyword)."
         ps = inspect.signature(self.fn).parameters
         return name in ps or any(p.kind == p.VAR_KEYWORD for p in ps.values())
 
-# %% ../nbs/15_rerank.ipynb #d17e6490
+# %% ../nbs/15_rerank.ipynb #33be6317
 RERANKERS = {
     'aqe': Reranker(alpha_qe, 'features'),
     'qge-a': Reranker(alpha_qe, 'features', dict(n_expand=3, alpha=4.0, weights='rank', include_query=False), 'QGE stage A'),
@@ -335,6 +344,7 @@ def reranker(name:str, # a key of RERANKERS or ALIASES
     if r is None: raise ValueError(f"method: unknown re-ranker {name!r}; choose one of {', '.join([*RERANKERS, *ALIASES])}")
     return r
 
+# %% ../nbs/15_rerank.ipynb #0109e1c8
 def rerank(name:str, # re-ranker name (RERANKERS, ALIASES)
            queries, # (nq, D) query rows, or query image paths (needs='images')
            database, # (N, D) database rows, or database image paths
@@ -361,7 +371,7 @@ def rerank_dataset(name:str, # an image re-ranker (needs='images'): 'sv-sift', '
     for k in ('nets', 'features', 'qbbxs'): kw.pop(k)            # spatial_rerank_dataset makes these from ds and store
     return spatial_rerank_dataset(ds, scores, ranks, store=store, **kw)
 
-# %% ../nbs/15_rerank.ipynb #5c4b33d1
+# %% ../nbs/15_rerank.ipynb #bfecae76
 def _overrides(args, cfg) -> dict:
     "The settings given on the command line (flag -> parameter name); flags left out are None."
     kw = dict(n_expand=args.k, alpha=args.alpha, weights=args.weights, include_query=False if args.exclude_query else None,
@@ -373,6 +383,7 @@ def _overrides(args, cfg) -> dict:
 def _rerank_rows(args, cfg, Q, X, S, R):
     return rerank(args.method, Q, X, S, R, **_overrides(args, cfg))
 
+# %% ../nbs/15_rerank.ipynb #3b7dde5c
 def _rerank_global(args, cfg, S, R):
     "Re-rank in store rows: image ids -> rows, the method, rows -> image ids (a ranking speaks image ids)."
     from soi.index import load_store_rows
@@ -404,7 +415,8 @@ def _rerank_spatial(args, cfg, S, R):
     return rerank_dataset(args.method, open_dataset(args.dataset, cfg), S, R, store=store, **over)
 
 # %% ../nbs/15_rerank.ipynb #a48ad79f
-def cli_rerank(argv:list[str]|None=None) -> int:
+def cli_rerank(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+               ) -> int:
     "`soi rerank`: re-rank a stored first-stage ranking and write the new one."
     import argparse
     from soi.config import add_config_args, config_from_args

@@ -94,6 +94,7 @@ def weights_path(name:str, # 'affnet', 'hardnet8' or 'loftr'
                                 "(pretrained=False builds random weights, for tests only)")
     return f
 
+# %% ../nbs/15a_spatial.ipynb #ac0acb79
 def load_local_net(name:str, # 'affnet', 'hardnet8' or 'loftr'
                    pretrained:bool=True, # load weights from the local file; False: random weights (tests)
                    path:str|Path|None=None, # explicit weights file
@@ -139,7 +140,7 @@ def hardnet_features(gray:np.ndarray, # (H, W) uint8 image
         desc = torch.cat([hardnet(patches[i:i + batch]) for i in range(0, len(patches), batch)])  # (n, 128)
     return pts, desc.float().cpu().numpy()
 
-# %% ../nbs/15a_spatial.ipynb #45bff40f
+# %% ../nbs/15a_spatial.ipynb #dbf6dc8e
 def match_descriptors(d1, # (n1, D) descriptors of image 1
                       d2, # (n2, D) descriptors of image 2
                       ratio:float=0.9, # ratio-test threshold on distances, applied both ways
@@ -151,6 +152,7 @@ def match_descriptors(d1, # (n1, D) descriptors of image 1
     _, idx = KF.match_smnn(torch.from_numpy(d1.astype(np.float32)), torch.from_numpy(d2.astype(np.float32)), ratio)
     return idx.numpy().astype(np.int64).reshape(-1, 2)
 
+# %% ../nbs/15a_spatial.ipynb #c1ab6ad6
 def estimate_geometry(p1, # (m, 2) points in image 1
                       p2, # (m, 2) matching points in image 2
                       geometry:str='homography', # the transformation fitted: 'homography' or 'affine'
@@ -174,7 +176,7 @@ def estimate_geometry(p1, # (m, 2) points in image 1
     if H is None or mask is None: return none
     return H.astype(np.float64), mask.ravel().astype(bool)
 
-# %% ../nbs/15a_spatial.ipynb #1c52851e
+# %% ../nbs/15a_spatial.ipynb #206be623
 def local_nets(method:str, # 'sv-sift', 'sv-hardnet' or 'loftr'
                pretrained:bool=True, # False: random weights (tests only)
                weights:dict|None=None, # explicit weight files, e.g. {'hardnet8': PATH}
@@ -196,6 +198,7 @@ def local_features(gray, # (H, W) uint8 image
     if method == 'sv-hardnet': return hardnet_features(gray, max_kpts, nets)
     raise ValueError(f"method: {method!r} has no sparse features; choose 'sv-sift' or 'sv-hardnet'")
 
+# %% ../nbs/15a_spatial.ipynb #6f1f13f5
 def loftr_matches(g1:np.ndarray, # (H, W) uint8 image 1
                   g2:np.ndarray, # (H, W) uint8 image 2
                   net, # kornia LoFTR in eval mode (load_local_net('loftr'))
@@ -292,9 +295,11 @@ def extract_local_features(paths, # database image files
                            image_size:int=1024, # longer image side (as the global features)
                            max_kpts:int=1000, # keypoints per image
                            bbxs=None, # optional per-image crop boxes
-                           nets:tuple|None=None, pretrained:bool=True, weights:dict|None=None,
+                           nets:tuple|None=None, # from local_nets(method); None: load them
+                           pretrained:bool=True, # False: random weights (tests only)
+                           weights:dict|None=None, # explicit weight files, e.g. {'hardnet8': PATH}
                            overwrite:bool=False, # recompute even if `store` holds other settings
-                           progress:bool=False,
+                           progress:bool=False, # a tqdm bar over the images
                           ) -> LocalFeatureStore:
     "Extract local features of `paths` once into `store` (returned as is when already there with the same settings)."
     from tqdm import tqdm
