@@ -84,6 +84,7 @@ def make_net(model:str='resnet101-soi', # registered model name
     else: tag = sha256_file(weights)
     return net, tag
 
+# %% ../nbs/16_engine.ipynb #c477c855
 def net_record(net, # the RetrievalNet that makes the descriptors
                tag:str, # the weights, as index.json records them: a checkpoint's sha256, 'imagenet' or 'random-init:seed=N'
                image_size:int, # longer image side at extraction
@@ -338,12 +339,14 @@ def embed(self:Engine, xs:list, # uint8 (3, H, W) images from decode (any sizes)
     from soi.whitening import apply_whitening
     return apply_whitening(out, *self.whitening)
 
-# %% ../nbs/16_engine.ipynb #ca9be69e
+# %% ../nbs/16_engine.ipynb #33d4d7ed
 def _lazy(self, key, f):
+    "`f()` computed once per open engine and kept under `key` (thread-safe): DBA's rows, diffusion's offline part."
     with self._lock:
         if key not in self._cache: self._cache[key] = f()
         return self._cache[key]
 
+# %% ../nbs/16_engine.ipynb #60eaf80a
 @patch
 def search(self:Engine, Q, # (nq, D) query rows
            k:int=10, # results per query

@@ -86,6 +86,7 @@ def bf16_rows(X, # (N, D) rows (numpy or torch)
     for i in range(0, len(Xt), block): out[i:i + block].copy_(Xt[i:i + block])
     return out
 
+# %% ../nbs/11_index.ipynb #8f709d36
 def knn_fast(Q, # (nq, D) query rows
              X, # (N, D) database rows (the exact scores are computed from these)
              k:int, # neighbours per query
@@ -241,7 +242,7 @@ def _exact_search(self, Q, k):
     if getattr(self, '_low', None) is None or len(self._low) != len(X): self._low = bf16_rows(X)
     return knn_fast(Q, X, k, chunk=self.params.get('chunk'), device=dev, X_low=self._low)
 
-# %% ../nbs/11_index.ipynb #fa9d3a36
+# %% ../nbs/11_index.ipynb #623e0d91
 _METRICS = ('ip', 'l2')
 
 def build_index(X, # (N, D) database rows (fp16/fp32, numpy or torch)
@@ -265,6 +266,7 @@ def build_index(X, # (N, D) database rows (fp16/fp32, numpy or torch)
     idx = _build_index(X, D, factory, metric, train_sample, normalize, gpu, seed, params)
     idx.ids = ids; return idx
 
+# %% ../nbs/11_index.ipynb #8c5b505e
 def _build_index(X, D, factory, metric, train_sample, normalize, gpu, seed, params):
     if metric not in _METRICS: raise ValueError(f"metric: expected one of {_METRICS}, got {metric!r}")
     if factory == 'exact':
