@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from pathlib import Path
 import numpy as np
 from .engine import Engine, RERANK
+from .data import ImageLoadError
 
 # %% ../nbs/17_app.ipynb #b3fcf0d7
 class QueueFull(RuntimeError):
@@ -212,7 +213,6 @@ def _routes(app, engine, worker, updir, max_upload, max_pixels, max_k):
 async def _search(engine, worker, updir, image, id, box, k, rerank, max_upload, max_pixels):
     from fastapi import HTTPException
     from starlette.concurrency import run_in_threadpool
-    from soi.data import ImageLoadError
     t, t00, f = {}, time.perf_counter(), None
     try:
         if id is not None:

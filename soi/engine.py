@@ -14,6 +14,11 @@ from .store import load_features, config_hash
 from .extract import extract_to_store, ImageList, prepare_net, normalize_images, multiscale, size_batches, plan_precision
 from .index import build_index, load_index, knn, recall_at_k
 from .rerank import dba, diffusion_offline, rerank as rerank_with
+from .data_custom import IMAGE_EXTS
+from .model import CHECKPOINT_FORMAT, create_model, load_checkpoint, model_hash
+from .config import seed_everything
+from .data import load_image, ImageLoadError
+from .whitening import learn_pca_whitening, load_whitening, save_whitening, apply_whitening
 
 # %% auto #0
 __all__ = ['FORMAT', 'VERSION', 'RERANK', 'SAMPLES', 'scan_folder', 'plan_update', 'make_net', 'net_record', 'check_net',
@@ -30,7 +35,6 @@ def scan_folder(root:str|Path, # the collection folder
                ) -> dict:
     "{relative posix path: (size, mtime_ns)} of every image file under `root`, sorted by path."
     from fnmatch import fnmatch
-    from soi.data_custom import IMAGE_EXTS
     root = Path(root); skip = Path(skip).resolve() if skip is not None else None
     if not root.is_dir(): raise FileNotFoundError(f"{root}: not a folder; pass the folder of images to index")
     out = {}
@@ -63,7 +67,6 @@ def plan_update(files:dict, # scan_folder's listing
 def _is_checkpoint(path) -> bool:
     "True for a soi checkpoint file (soi.model.save_checkpoint), False for a plain state dict."
     import torch
-    from soi.model import CHECKPOINT_FORMAT
     ck = torch.load(path, map_location='cpu', weights_only=True)
     return isinstance(ck, dict) and ck.get('format') == CHECKPOINT_FORMAT
 
@@ -72,11 +75,8 @@ def make_net(model:str='resnet101-soi', # registered model name
              seed:int=0, # seed of a random initialisation
             ):
     "(net, weights tag) as `soi extract` makes them: a checkpoint's sha256, 'imagenet' or 'random-init:seed=N'."
-    from soi.config import seed_everything
-    from soi.model import create_model
     seed_everything(seed)
     if weights not in (None, 'imagenet') and _is_checkpoint(weights):
-        from soi.model import load_checkpoint
         net = load_checkpoint(weights)[0]                 # a soi checkpoint rebuilds its own config (a trained variant)
     else: net = create_model(model, weights=weights)
     if weights is None: tag = f'random-init:seed={seed}'
@@ -92,7 +92,6 @@ def net_record(net, # the RetrievalNet that makes the descriptors
                msp:float, # multi-scale power
               ) -> dict:
     "The fields of index.json that say how descriptors are made (compared on every build and query)."
-    from soi.model import model_hash
     cfg = json.loads(json.dumps(net.meta['config'], default=str))
     return dict(model=net.meta['name'], config=cfg, config_hash=config_hash(cfg), weights=tag,
                 model_hash=model_hash(net), mean=list(net.meta['mean']), std=list(net.meta['std']),
@@ -104,7 +103,6 @@ def check_net(net, # the RetrievalNet about to make descriptors
               where='index', # what `meta` belongs to, for the message
              ):
     "Raise ValueError unless `net` is the network recorded in `meta` (same name, config and weights hash)."
-    from soi.model import model_hash
     got = dict(model=net.meta.get('name'), config_hash=config_hash(json.loads(json.dumps(net.meta['config'], default=str))),
                model_hash=model_hash(net))
     bad = [f"{k}: {where} has {meta[k]!r}, this network {v!r}" for k, v in got.items() if meta[k] != v]
@@ -135,7 +133,6 @@ def _read_json(f:Path, default=None):
     return json.loads(f.read_text()) if f.is_file() else default
 
 def _thumb(src:Path, dst:Path, size:int) -> bool:
-    from soi.data import load_image, ImageLoadError
     if dst.is_file(): return True
     try: im = load_image(src, size)
     except ImageLoadError: return False
@@ -169,7 +166,6 @@ def _assemble(out:Path, catalog:dict):
 def _whiten(out:Path, X, w:dict):
     "Learn ('pca', on the raw rows X) or load the whitening, save it as INDEX/whitening.npz, return whitened rows."
     import warnings
-    from soi.whitening import learn_pca_whitening, load_whitening, save_whitening, apply_whitening
     if w['kind'] == 'pca':
         if len(X) < 2: raise ValueError("--whiten pca: needs at least 2 images to learn from; index more images or drop --whiten")
         with warnings.catch_warnings():   # fewer images than dimensions: the null directions are dropped, as intended
@@ -301,7 +297,6 @@ class Engine:
         self.fwd = prepare_net(self.net, device, self.plan['channels_last'], fold_bn=self.plan['amp'])
         self.whitening = None
         if self.meta.get('post_whitening'):
-            from soi.whitening import load_whitening
             self.whitening = load_whitening(self.dir/'whitening.npz')
         self._cache, self._lock = {}, threading.Lock()
     def __len__(self): return len(self.items)
@@ -317,7 +312,6 @@ def decode(self:Engine, image:str|Path, # an image file
            box=None, # (x0, y0, x1, y1) in full-image pixels, or None
           ):
     "The query as the network sees it: uint8 (3, H, W) after EXIF, crop and resize; ImageLoadError if unreadable."
-    from soi.data import ImageLoadError
     _, x, err = ImageList([image], self.meta['image_size'], None if box is None else [box])[0]
     if x is None: raise ImageLoadError(err)
     return x
@@ -336,7 +330,6 @@ def embed(self:Engine, xs:list, # uint8 (3, H, W) images from decode (any sizes)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.plan['amp']):   # the database's precision
                 out[[i for i, _ in b]] = multiscale(self.fwd, x, self.meta['scales'], self.meta['msp']).float().cpu().numpy()
     if self.whitening is None: return out
-    from soi.whitening import apply_whitening
     return apply_whitening(out, *self.whitening)
 
 # %% ../nbs/16_engine.ipynb #33d4d7ed
@@ -413,7 +406,6 @@ def montage(engine:Engine, # the engine the results came from
     "Write a PNG: each query (with its box) followed by its results and their scores."
     import matplotlib; matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
-    from soi.data import load_image
     k = max([len(a['results']) for a in answers] + [1]); cols = (cols or k) + 1
     fig, axs = plt.subplots(len(answers), cols, figsize=(2.2 * cols, 2.5 * len(answers)), squeeze=False)
     for ax in axs.ravel(): ax.axis('off')
@@ -518,7 +510,6 @@ def _query_parser():
 def cli_query(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
               ) -> int:
     "`soi query IMAGE... --index INDEX`: rank, score and path of the top-k of each image."
-    from soi.data import ImageLoadError
     a = _query_parser().parse_args(argv)
     try:
         for p in a.images:

@@ -11,6 +11,10 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from .core import ShapeError, check_rows, atomic_write, save_npy, write_text, l2n
+from .config import resolve_precision, add_config_args, config_from_args
+from .core import check_finite
+from . import __version__
+from .store import load_features, row_paths, read_manifest, check_compatible
 
 # %% auto #0
 __all__ = ['knn', 'bf16_rows', 'knn_fast', 'SoiIndex', 'build_index', 'search', 'load_index', 'recall_at_k', 'load_rows',
@@ -54,7 +58,6 @@ def knn(Q, # (nq, D) query rows (numpy or torch; fp16/fp32/fp64)
     Qt, Xt = _as_tensor(Q, 'Q'), _as_tensor(X, 'X')
     dev = torch.device(device if device is not None else (Qt.device if Qt.is_cuda else 'cpu'))
     if precision != 'fp32' and torch.float64 not in (Qt.dtype, Xt.dtype):
-        from soi.config import resolve_precision
         if resolve_precision(precision, dev) == 'bf16': return knn_fast(Qt, Xt, k, chunk=chunk, device=dev, X_low=X_low)
     dt = _compute_dtype(Qt.dtype, Xt.dtype, dev)
     (nq, D), N, k = Qt.shape, Xt.shape[0], int(k)
@@ -235,7 +238,6 @@ def add(self:SoiIndex, X, # (N, D) rows to add (numpy or torch)
 
 def _exact_search(self, Q, k):
     "knn over the rows of an exact index; with bf16 (precision param, default 'auto') over a bf16 copy kept once."
-    from soi.config import resolve_precision
     X, prec, dev = _exact_rows(self), self.params.get('precision', 'auto'), self.params.get('device')
     if X.dtype == np.float64 or resolve_precision(prec, dev or 'cpu') != 'bf16' or len(X) == 0:
         return knn(Q, X, k, chunk=self.params.get('chunk'), device=dev, precision='fp32')
@@ -257,7 +259,6 @@ def build_index(X, # (N, D) database rows (fp16/fp32, numpy or torch)
                ) -> SoiIndex:
     "Build (train and fill) an index over the rows `X`; with `ids`, its searches return image ids, not rows."
     check_rows(X, 'X'); D = X.shape[1]
-    from soi.core import check_finite
     check_finite(X, 'X')                       # a NaN row would be every query's first neighbour
     if ids is not None:
         ids = np.asarray(ids, np.int64)
@@ -304,7 +305,6 @@ def search(index, # a SoiIndex, or database rows (N, D) searched exactly with kn
 def save(self:SoiIndex, path:str|Path, # folder to write (created if needed)
         ) -> Path:
     "Write the index to folder `path` (index.faiss or rows.npy, plus meta.json); returns the folder."
-    from soi import __version__
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     if self.exact: save_npy(path/'rows.npy', _exact_rows(self))
     else:
@@ -368,10 +368,8 @@ def load_store_rows(path:str|Path, # a feature store folder or a .npy of (N, D) 
                     name:str='features', # argument name used in errors
                    ) -> tuple:
     "`(rows (N, D), image id of each row, manifest or None)`; a .npy's rows are its ids. NaN/inf rows are refused."
-    from soi.core import check_finite
     p = Path(path)
     if p.is_dir():
-        from soi.store import load_features, row_paths
         X, m = load_features(p); m['store'] = str(p.resolve())
         return check_finite(check_rows(X, name), f"{name} {p}", row_paths(m)), np.asarray(m['ids'], np.int64), m
     X = load_rows(p, name)
@@ -397,7 +395,6 @@ def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.arg
                ) -> int:
     "`soi search`: search query rows in database rows (or a saved index) and write the ranking."
     import argparse
-    from soi.config import add_config_args, config_from_args
     ap = argparse.ArgumentParser(prog='soi search', description='exact or FAISS top-k search; writes (n_queries, k) ranks')
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument('--features', help='database: feature store folder or .npy of (N, D) rows')
@@ -418,7 +415,6 @@ def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.arg
     if args.index:
         idx = load_index(args.index).set_params(**params); features = idx.features
         if features and Path(features).is_dir():
-            from soi.store import read_manifest
             dbm = read_manifest(features)
     else:
         if args.factory == 'exact': params['device'] = cfg.device
@@ -430,7 +426,6 @@ def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.arg
         write_text(Path(args.index_out)/'meta.json', json.dumps(dict(mi, features=features), indent=1))
     Q, qids, qm = load_store_rows(args.queries, '--queries')
     if dbm is not None and qm is not None:
-        from soi.store import check_compatible
         if bad := check_compatible(dbm, qm, args.allow_mismatch):
             print(f"soi search: warning: stores differ in {', '.join(bad)} (--allow-mismatch)")
     if idx.ntotal == 0: raise ValueError("--features: the database has no rows (every image failed?)")

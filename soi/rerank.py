@@ -15,6 +15,11 @@ from .core import ShapeError, check_rows, check_ranks, check_finite, atomic_writ
 from .index import knn, search
 import inspect
 from .spatial import check_first_stage, spatial_rerank, spatial_rerank_dataset, local_store_path
+from .index import load_store_rows
+from .store import check_compatible
+from .data import open_dataset
+from .config import add_config_args, config_from_args
+from .core import save_npy
 
 # %% auto #0
 __all__ = ['WEIGHTS', 'RERANKERS', 'ALIASES', 'GLOBAL_METHODS', 'SPATIAL_METHODS', 'expansion_weights', 'expand', 'alpha_qe',
@@ -386,10 +391,8 @@ def _rerank_rows(args, cfg, Q, X, S, R):
 # %% ../nbs/15_rerank.ipynb #3b7dde5c
 def _rerank_global(args, cfg, S, R):
     "Re-rank in store rows: image ids -> rows, the method, rows -> image ids (a ranking speaks image ids)."
-    from soi.index import load_store_rows
     X, xids, dbm = load_store_rows(args.features, '--features'); Q, _, qm = load_store_rows(args.queries, '--queries')
     if dbm is not None and qm is not None:
-        from soi.store import check_compatible
         check_compatible(dbm, qm, args.allow_mismatch)
     R = check_ranks(R, '--ranks', n_queries=len(Q))
     if R.size and R.min() < -1: raise ShapeError(f"--ranks: image ids must be >= 0 (-1 = no result), found {R.min()}")
@@ -404,7 +407,6 @@ def _rerank_global(args, cfg, S, R):
 
 def _rerank_spatial(args, cfg, S, R):
     if not args.dataset: raise ValueError(f"--method {args.method}: pass --dataset NAME (the images to verify)")
-    from soi.data import open_dataset
     over = dict(_overrides(args, cfg), image_size=args.image_size, device=cfg.device, progress=True)
     kw = reranker(args.method).settings(**over)
     # database local features are extracted once into a store beside --features (a store folder or an .npy file)
@@ -419,8 +421,6 @@ def cli_rerank(argv:list[str]|None=None, # command-line arguments (None: sys.arg
                ) -> int:
     "`soi rerank`: re-rank a stored first-stage ranking and write the new one."
     import argparse
-    from soi.config import add_config_args, config_from_args
-    from soi.core import save_npy
     ap = argparse.ArgumentParser(prog='soi rerank', description='re-rank a first-stage (scores, ranks)')
     ap.add_argument('--method', required=True, choices=[*RERANKERS, *ALIASES], help=f"re-ranking method (soi.rerank.RERANKERS): global ({', '.join(GLOBAL_METHODS)}) or spatial verification ({', '.join(SPATIAL_METHODS)}); aliases {', '.join(ALIASES)}")
     ap.add_argument('--features', help='database: feature store folder or .npy of (N, D) rows')

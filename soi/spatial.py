@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 import numpy as np
 from .core import ShapeError, check_rows, check_ranks, save_npy, write_text
+from .data import load_image
+from .config import default_device
 
 METHODS = ('sv-sift', 'sv-hardnet', 'loftr')
 GEOMETRIES = ('homography', 'affine')
@@ -50,7 +52,6 @@ def load_gray(path, # image file
               bbx=None, # query box (x1, y1, x2, y2): crop, then scale as the full image
              ) -> np.ndarray:
     "(H, W) uint8 grayscale image, loaded, cropped and scaled like the global features."
-    from soi.data import load_image
     return np.asarray(load_image(path, image_size, bbx).convert('L'))
 
 # %% ../nbs/15a_spatial.ipynb #1d9761a3
@@ -102,7 +103,6 @@ def load_local_net(name:str, # 'affnet', 'hardnet8' or 'loftr'
                   ):
     "kornia's AffNet / HardNet8 / LoFTR in eval mode on `device`, weights from a local file."
     import torch, kornia.feature as KF
-    from soi.config import default_device
     f = weights_path(name, path) if pretrained else None   # fail before building the network
     net = {'affnet': lambda: KF.LAFAffNetShapeEstimator(pretrained=False), 'hardnet8': lambda: KF.HardNet8(pretrained=False),
            'loftr': lambda: KF.LoFTR(pretrained=None)}[name]()
