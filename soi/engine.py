@@ -440,6 +440,7 @@ def sample_photos(folder:str|Path, # where to write <name>.jpg
         im.save(folder/f'{n}.jpg', quality=90); out.append(folder/f'{n}.jpg')
     return out
 
+# %% ../nbs/16_engine.ipynb #f3d75f67
 def sample_queries(photos:str|Path, # a folder written by sample_photos
                    out:str|Path, # where to write the queries
                   ) -> dict:
@@ -455,7 +456,7 @@ def sample_queries(photos:str|Path, # a folder written by sample_photos
                                              k.crop((k.width // 4, k.height // 6, k.width, k.height)).rotate(8))
     return made
 
-# %% ../nbs/16_engine.ipynb #de00cb5f
+# %% ../nbs/16_engine.ipynb #0a0141a4
 def _index_parser():
     import argparse
     p = argparse.ArgumentParser(prog='soi index', description='build or update the search index of a folder of photos')
@@ -479,6 +480,7 @@ def _index_parser():
     b.add_argument('--overwrite', action='store_true', help='delete the index at --out first')
     return p
 
+# %% ../nbs/16_engine.ipynb #a148d244
 def cli_index(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
               ) -> int:
     "`soi index build FOLDER --out INDEX`: create or incrementally update a collection index."
@@ -491,7 +493,7 @@ def cli_index(argv:list[str]|None=None, # command-line arguments (None: sys.argv
         print(f"soi index: error: {e}", file=sys.stderr); return 2
     return 0
 
-# %% ../nbs/16_engine.ipynb #0a0141a4
+# %% ../nbs/16_engine.ipynb #6bbb261f
 def _query_parser():
     import argparse
     p = argparse.ArgumentParser(prog='soi query', description='search an index with query images')
@@ -507,6 +509,7 @@ def _query_parser():
     p.add_argument('--montage', help='write a PNG of each query and its results')
     return p
 
+# %% ../nbs/16_engine.ipynb #a005fca2
 def cli_query(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
               ) -> int:
     "`soi query IMAGE... --index INDEX`: rank, score and path of the top-k of each image."

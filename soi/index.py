@@ -207,6 +207,7 @@ def _add(self, X):
     for i in range(0, len(X), 65536): self.index.add(_f32(X[i:i + 65536], self.normalize))
     return self
 
+# %% ../nbs/11_index.ipynb #086e9f6a
 def _search(self, Q, k:int):
     "Top-`k` of the query rows `Q` (nq, D): (scores float32 (nq, k), ids int64 (nq, k); id -1 where missing)."
     _check_q(self, Q, 'Q')

@@ -210,6 +210,7 @@ def _loftr_input(g) -> np.ndarray:
     "(H8, W8) float32 in [0, 1]: the image cropped to a multiple of 8 pixels, so coordinates stay those of the input."
     g = to_gray(g); return np.array(g[:g.shape[0] // 8 * 8, :g.shape[1] // 8 * 8], np.float32) / 255
 
+# %% ../nbs/15a_spatial.ipynb #edaadb5d
 def loftr_matches_batch(g1:np.ndarray, # (H, W) uint8 query image
                         g2s:list, # candidate images, (H, W) uint8 each (any sizes)
                         net, # kornia LoFTR in eval mode, on the device it should run on
@@ -232,7 +233,7 @@ def loftr_matches_batch(g1:np.ndarray, # (H, W) uint8 query image
             for t, j in enumerate(part): out[j] = (k0[b == t].float().numpy(), k1[b == t].float().numpy())
     return out
 
-# %% ../nbs/15a_spatial.ipynb #edaadb5d
+# %% ../nbs/15a_spatial.ipynb #3ad95e09
 def _verified(p1, p2, geometry, thresh) -> dict:
     H, mask = estimate_geometry(p1, p2, geometry, thresh)
     return dict(inliers=int(mask.sum()), H=H, matches=np.hstack([np.float32(p1).reshape(-1, 2), np.float32(p2).reshape(-1, 2)]), mask=mask)
@@ -247,6 +248,7 @@ def verify_features(f1:tuple, # (kpts (n, 2), desc (n, D)) of image 1
     ij = match_descriptors(f1[1], f2[1], ratio)
     return _verified(f1[0][ij[:, 0]], f2[0][ij[:, 1]], geometry, thresh)
 
+# %% ../nbs/15a_spatial.ipynb #14e365ba
 def verify_pair(img1, # image 1: PIL, (H, W[, 3]) uint8 array or path
                 img2, # image 2, the same kinds
                 method:str='sv-sift', # 'sv-sift', 'sv-hardnet' or 'loftr'
