@@ -36,10 +36,10 @@ def methods(k):
     "name -> (offline(X) -> state, online(Q, X, S, R, state) -> (S, R)); the recipes reported."
     return {
         'first stage (no re-ranking)': (None, lambda Q, X, S, R, st: (S, R)),
-        'α-QE (k=2, α=3, similarity)': (None, lambda Q, X, S, R, st: alpha_qe(Q, X, S, R, k=2, alpha=3.0)),
-        'α-QE thesis (k=3, α=4, rank, no q)': (None, lambda Q, X, S, R, st: alpha_qe(Q, X, S, R, k=3, alpha=4.0, weights='rank', include_query=False)),
-        'DBA (k=2, α=3)': (lambda X: dba(X, k=2, alpha=3.0), lambda Q, X, S, R, st: search(st, Q, k)),
-        'DBA + α-QE': (lambda X: dba(X, k=2, alpha=3.0), lambda Q, X, S, R, st: alpha_qe(Q, st, *search(st, Q, k), k=2, alpha=3.0)),
+        'α-QE (k=2, α=3, similarity)': (None, lambda Q, X, S, R, st: alpha_qe(Q, X, S, R, n_expand=2, alpha=3.0)),
+        'α-QE thesis (k=3, α=4, rank, no q)': (None, lambda Q, X, S, R, st: alpha_qe(Q, X, S, R, n_expand=3, alpha=4.0, weights='rank', include_query=False)),
+        'DBA (k=2, α=3)': (lambda X: dba(X, n_expand=2, alpha=3.0), lambda Q, X, S, R, st: search(st, Q, k)),
+        'DBA + α-QE': (lambda X: dba(X, n_expand=2, alpha=3.0), lambda Q, X, S, R, st: alpha_qe(Q, st, *search(st, Q, k), n_expand=2, alpha=3.0)),
         'diffusion (k=200, trunc=2000, kq=3)': (lambda X: diffusion_offline(X), lambda Q, X, S, R, st: diffusion(Q, X, S, R, offline=st)),
         'k-reciprocal (K=100, k1=20, k2=6, λ=0.3)': (None, lambda Q, X, S, R, st: k_reciprocal(Q, X, S, R)),
     }

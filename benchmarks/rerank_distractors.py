@@ -62,10 +62,10 @@ def main():
         first = knn(Q, Xdb, k)
         s0, r0 = first
         methods = [('exact search (top-1000)', lambda Xd: knn(Q, Xd, k)),
-                   ('α-QE (k=2, α=3)', lambda Xd: alpha_qe(Q, Xd, s0, r0, k=2, alpha=3.0)),
-                   ('DBA (k=2, α=3) + search', lambda Xd: knn(Q, dba(Xd, k=2, alpha=3.0), k)),
+                   ('α-QE (k=2, α=3)', lambda Xd: alpha_qe(Q, Xd, s0, r0, n_expand=2, alpha=3.0)),
+                   ('DBA (k=2, α=3) + search', lambda Xd: knn(Q, dba(Xd, n_expand=2, alpha=3.0), k)),
                    ('diffusion (k=200, trunc=2000), offline + online', lambda Xd: diffusion(Q, Xd, s0, r0, k=min(200, len(Xd) - 1), trunc=min(2000, len(Xd)))),
-                   ('k-reciprocal (top-100)', lambda Xd: k_reciprocal(Q, Xd, s0, r0, K=100))]
+                   ('k-reciprocal (top-100)', lambda Xd: k_reciprocal(Q, Xd, s0, r0, top_k=100))]
         for m, f in methods:
             r = measure(m, f, Xdb); r['db'] = label; rows.append(r)
     print(f'\n{platform.machine()} CPU, {os.cpu_count()} cores, model {a.model} ({a.weights or "random init"}), '

@@ -117,7 +117,7 @@ def latency(work: Path, args) -> dict:
     for name, path, rr in [('4 photos', idx, ['none', 'aqe', 'sv-sift']), (f'4 photos + {args.distractors:,} vectors', big, ['none', 'aqe'])]:
         eng = Engine(path); eng.query([q], k=10)                       # warm-up
         for r in rr:
-            runs = [eng.query([q], k=10, rerank=r, sv_top_k=4)[0]['timings_ms'] for _ in range(args.latency_runs)]
+            runs = [eng.query([q], k=10, rerank=r, top_k=4)[0]['timings_ms'] for _ in range(args.latency_runs)]
             out[f'{name}, rerank {r}'] = {k: round(float(np.median([t[k] for t in runs])), 1) for k in runs[0]}
         del eng
     return dict(model=args.latency_model, image='1024x1024 JPEG', runs=args.latency_runs, median_ms=out, load_avg=os.getloadavg())

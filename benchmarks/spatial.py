@@ -82,7 +82,7 @@ def main(argv=None):
             store = extract_local_features(ds.db_paths, m, folder, a.image_size, a.max_kpts, nets=nets, progress=a.progress)
         t_ex = 'none (pairs)' if m == 'loftr' else 'reused' if cached else time.perf_counter() - t
         t = time.perf_counter()
-        S2, R2 = spatial_rerank(m, qpaths, ds.db_paths, S, R, qbbxs=qbbxs, top_k=a.top_k, image_size=a.image_size,
+        S2, R2 = spatial_rerank(qpaths, ds.db_paths, S, R, method=m, qbbxs=qbbxs, top_k=a.top_k, image_size=a.image_size,
                                 features=store, max_kpts=a.max_kpts, min_inliers=a.min_inliers, nets=nets, progress=a.progress)
         rows.append(row(f'{a.first_stage} + {m}{" (random weights)" if random else ""}', R2,
                         1000 * (time.perf_counter() - t) / nq, t_ex))

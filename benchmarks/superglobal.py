@@ -101,12 +101,12 @@ def methods(n):
     dk = dict(k=min(200, n - 1), trunc=min(2000, n))
     return {
         'first stage (exact search)': (None, None),
-        '+ α-QE (k=2, α=3)': (None, lambda Q, X, S, R, st: alpha_qe(Q, X, S, R, k=2, alpha=3.0)),
+        '+ α-QE (k=2, α=3)': (None, lambda Q, X, S, R, st: alpha_qe(Q, X, S, R, n_expand=2, alpha=3.0)),
         '+ QGE stage A, thesis (rank weights, k=3, α=4, no query)': (None, lambda Q, X, S, R, st: alpha_qe(
-            Q, X, S, R, k=3, alpha=4.0, weights='rank', include_query=False)),
+            Q, X, S, R, n_expand=3, alpha=4.0, weights='rank', include_query=False)),
         f"+ diffusion (k={dk['k']}, trunc={dk['trunc']}, γ=3, α=0.99)": (lambda X: diffusion_offline(X, **dk),
                                                                          lambda Q, X, S, R, st: diffusion(Q, X, S, R, offline=st)),
-        '+ SuperGlobal (M=400, K=9, β=0.15)': (None, lambda Q, X, S, R, st: superglobal_rerank(Q, X, S, R, M=400, K=9, beta=0.15)),
+        '+ SuperGlobal (M=400, K=9, β=0.15)': (None, lambda Q, X, S, R, st: superglobal_rerank(Q, X, S, R, top_k=400, augment_k=9, beta=0.15)),
     }
 
 def evaluate(Q, X, gnd, db, variant, out):
@@ -132,7 +132,7 @@ def m_scaling(Q, X, gnd, label, Ms=(100, 400, 1600), repeat=3):
     for M in Ms:
         ts = []
         for _ in range(repeat):
-            t = time.perf_counter(); s, r = superglobal_rerank(Q, X, S, R, M=M); ts.append(time.perf_counter() - t)
+            t = time.perf_counter(); s, r = superglobal_rerank(Q, X, S, R, top_k=M); ts.append(time.perf_counter() - t)
         row = dict(features=label, n_db=len(X), dim=X.shape[1], n_queries=len(Q), M=min(M, R.shape[1]), ms_per_query=1000 * min(ts) / len(Q))
         if gnd is not None:
             res = evaluate_revisited(r, gnd); row.update(E=100 * res['easy']['mAP'], M_mAP=100 * res['medium']['mAP'], H=100 * res['hard']['mAP'])

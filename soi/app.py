@@ -14,6 +14,7 @@ from concurrent.futures import Future
 from pathlib import Path
 import numpy as np
 from .engine import Engine, RERANK
+from .data import ImageLoadError
 
 # %% ../nbs/17_app.ipynb #b3fcf0d7
 class QueueFull(RuntimeError):
@@ -83,7 +84,9 @@ def image_size_of(path:str|Path, # an image file
     return (h, w) if o in (5, 6, 7, 8) else (w, h)
 
 # %% ../nbs/17_app.ipynb #7437e400
-def png_with_size(w:int, h:int) -> bytes:
+def png_with_size(w:int, # width the header declares
+                  h:int, # height the header declares
+                 ) -> bytes:
     "A tiny PNG whose header declares w x h pixels (a decompression bomb for tests)."
     import io, struct, zlib
     from PIL import Image
@@ -210,7 +213,6 @@ def _routes(app, engine, worker, updir, max_upload, max_pixels, max_k):
 async def _search(engine, worker, updir, image, id, box, k, rerank, max_upload, max_pixels):
     from fastapi import HTTPException
     from starlette.concurrency import run_in_threadpool
-    from soi.data import ImageLoadError
     t, t00, f = {}, time.perf_counter(), None
     try:
         if id is not None:
@@ -364,7 +366,8 @@ def _serve_parser():
     p.add_argument('--batch', type=int, default=8, help='largest batch of the model worker')
     return p
 
-def cli_serve(argv:list[str]|None=None) -> int:
+def cli_serve(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+              ) -> int:
     "`soi serve --index INDEX`: the web app on http://HOST:PORT (uvicorn)."
     a = _serve_parser().parse_args(argv)
     try:

@@ -6,8 +6,23 @@ Docs: https://soi-retrieval.github.io/soi/demo.html.md"""
 
 # %% ../nbs/95_demo.ipynb #e52d184e
 from __future__ import annotations
-import time
+import argparse, time
+from dataclasses import replace
 from pathlib import Path
+import numpy as np
+import pandas as pd
+from .config import get_config, seed_everything, add_config_args, config_from_args
+from .toy import ensure_toy
+from .data import open_dataset
+from .model import create_model
+from .extract import extract_to_store, load_features
+from .evaluate import evaluate_revisited, results_row
+from .index import knn
+from .report import save_table
+from .train import recipes, train
+from .spatial import extract_local_features
+from .rerank import rerank as rerank_with, rerank_dataset
+from .engine import build_collection
 
 # %% auto #0
 __all__ = ['run_demo', 'cli_demo']
@@ -15,8 +30,6 @@ __all__ = ['run_demo', 'cli_demo']
 # %% ../nbs/95_demo.ipynb #b4f37d9d
 def _describe(net, ds, store:Path, image_size:int, scales, batch_size:int, progress:bool):
     "Database and query descriptors (rows) of `ds` with `net`, through feature stores under `store`."
-    import numpy as np
-    from soi.extract import extract_to_store, load_features
     kw = dict(image_size=image_size, scales=scales, batch_size=batch_size, progress=progress, overwrite=True)
     X, mx = load_features(extract_to_store(net, ds.db_paths, store/'db', **kw))
     Q, mq = load_features(extract_to_store(net, ds.query_paths, store/'queries', bbxs=ds.bbxs, **kw))
@@ -26,47 +39,40 @@ def _describe(net, ds, store:Path, image_size:int, scales, batch_size:int, progr
 
 def _evaluate_row(name:str, ranks, ds, seconds:float|None=None):
     "One table row: E/M/H mAP (%) and, if given, milliseconds per query."
-    from soi.evaluate import evaluate_revisited, results_row
     row = results_row(evaluate_revisited(ranks, ds.gnd, n_db=ds.n_db), name)
     if seconds is not None: row['ms/query'] = 1000 * seconds / ds.n_queries
     return row
 
-# %% ../nbs/95_demo.ipynb #3c5e7e12
+# %% ../nbs/95_demo.ipynb #6c17388a
 def _train(model:str, preset:str, epochs:int, out:Path, data, seed:int, progress:bool, **overrides):
     "A short training run of the toy recipe on toy-<preset>; returns the trained network."
-    from dataclasses import replace
-    from soi.train import recipes, train
     cfg = replace(recipes['toy'], export_dir=str(out), training_dataset=f'toy-{preset}', model=model, epochs=epochs,
                   val_dataset=None, seed=seed, data=str(data), progress=progress, **overrides)
     return train(cfg)['net']
 
-# %% ../nbs/95_demo.ipynb #6c17388a
+# %% ../nbs/95_demo.ipynb #afda83a1
 def _rerank_rows(Q, X, scores, ranks, ds, store:Path, image_size:int) -> list:
     "Rows for each re-ranking method applied to the first stage (scores, ranks), timed per query."
-    from soi.rerank import alpha_qe, dba, diffusion, k_reciprocal
-    from soi.spatial import spatial_rerank_dataset, extract_local_features
-    from soi.index import knn
     n, rows = ds.n_db, []
     def timed(name, f):
         t = time.perf_counter(); s, r = f(); rows.append(_evaluate_row(name, r, ds, time.perf_counter() - t))
-    timed('+ α-QE (k=2, α=3)', lambda: alpha_qe(Q, X, scores, ranks, k=2, alpha=3.0))
-    timed('+ thesis QGE stage A (rank weights, k=3, α=4, no query)',
-          lambda: alpha_qe(Q, X, scores, ranks, k=3, alpha=4.0, weights='rank', include_query=False))
-    timed('+ DBA (k=2, α=3), then search', lambda: knn(Q, dba(X, k=2, alpha=3.0), n))
-    timed(f'+ diffusion (k={min(200, n - 1)}, γ=3, α=0.99)', lambda: diffusion(
-        Q, X, scores, ranks, k=min(200, n - 1), trunc=min(2000, n), cache=store/'diffusion'))
-    timed('+ k-reciprocal (k1=20, k2=6, λ=0.3, top-100)', lambda: k_reciprocal(Q, X, scores, ranks, K=min(100, n)))
+    timed('+ α-QE (k=2, α=3)', lambda: rerank_with('aqe', Q, X, scores, ranks))
+    timed('+ thesis QGE stage A (rank weights, k=3, α=4, no query)', lambda: rerank_with('qge-a', Q, X, scores, ranks))
+    timed('+ DBA (k=2, α=3), then search', lambda: rerank_with('dba', Q, X, scores, ranks))
+    # the demo's own settings where they differ from the registry's: a graph of at most n - 1 neighbours, top-100
+    timed(f'+ diffusion (k={min(200, n - 1)}, γ=3, α=0.99)', lambda: rerank_with(
+        'diffusion', Q, X, scores, ranks, k=min(200, n - 1), trunc=min(2000, n), cache=store/'diffusion'))
+    timed('+ k-reciprocal (k1=20, k2=6, λ=0.3, top-100)', lambda: rerank_with('kreciprocal', Q, X, scores, ranks, top_k=min(100, n)))
     t = time.perf_counter()   # the database's SIFT features: extracted once, like the global ones, not per query
     extract_local_features(ds.db_paths, 'sv-sift', store/'local-sift', image_size=image_size, overwrite=True)
     once = time.perf_counter() - t
-    timed(f'+ SIFT spatial verification (top-100; database SIFT {once:.0f} s, once)', lambda: spatial_rerank_dataset(
-        ds, scores, ranks, method='sv-sift', store=store/'local-sift', image_size=image_size))
+    timed(f'+ SIFT spatial verification (top-100; database SIFT {once:.0f} s, once)', lambda: rerank_dataset(
+        'sv-sift', ds, scores, ranks, store=store/'local-sift', image_size=image_size))
     return rows
 
-# %% ../nbs/95_demo.ipynb #afda83a1
+# %% ../nbs/95_demo.ipynb #1a7a1bba
 def _search_index(ds, run:Path, model:str, image_size:int, scales, progress:bool):
     "Index the database images with the trained network (soi.engine) and print the commands to search it."
-    from soi.engine import build_collection
     folder, ck, out = Path(ds.db_paths[0]).parent, run/'train'/'model.pt', run/'index'
     build_collection(folder, out, model, str(ck), image_size=image_size, scales=scales, pattern='toy_db_*', progress=progress)
     q = ds.query_paths[0]; b = ds.bbxs[0]
@@ -74,7 +80,7 @@ def _search_index(ds, run:Path, model:str, image_size:int, scales, progress:bool
     print(f"\nSearch the database with the trained network:\n  soi serve --index {out}\n"
           f"  soi query {q}{box} --index {out} -k 5 --rerank sv-sift --montage {run/'query.png'}")
 
-# %% ../nbs/95_demo.ipynb #db699d46
+# %% ../nbs/95_demo.ipynb #0a99bcc7
 def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small' (the demo), 'medium'
              model:str='resnet18-soi', # registered model (soi.model.list_models()); 'resnet101-soi' is the full-size one
              epochs:int=3, # training epochs of the toy recipe (0: no training)
@@ -89,13 +95,6 @@ def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small
              **train_overrides, # TrainConfig fields, e.g. query_size=60
             ) -> dict:
     "Run the demo; returns {'main': DataFrame, 'rerank': DataFrame or None, 'run': folder}."
-    import pandas as pd
-    from soi.config import get_config, seed_everything
-    from soi.toy import ensure_toy
-    from soi.data import open_dataset
-    from soi.model import create_model
-    from soi.index import knn
-    from soi.report import save_table
     cfg = cfg or get_config()
     run = cfg.results/'runs'/f'demo-{preset}'
     ensure_toy(preset, cfg, seed=seed)
@@ -125,11 +124,10 @@ def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small
     if index and epochs > 0: _search_index(ds, run, model, image_size, scales, progress)
     return {'main': main, 'rerank': rr, 'run': run}
 
-# %% ../nbs/95_demo.ipynb #a0536990
-def cli_demo(argv:list[str]|None=None) -> int:
+# %% ../nbs/95_demo.ipynb #63cb8f16
+def cli_demo(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+             ) -> int:
     "soi demo: the whole pipeline on ToyLandmarks, tables printed and saved."
-    import argparse
-    from soi.config import add_config_args, config_from_args
     ap = argparse.ArgumentParser(prog='soi demo', description=run_demo.__doc__)
     ap.add_argument('--preset', default='small', choices=['tiny', 'small', 'medium'], help='ToyLandmarks preset')
     ap.add_argument('--model', default='resnet18-soi', help="registered model, e.g. resnet101-soi")

@@ -13,7 +13,12 @@ from .core import sha256_file, save_npy, write_text
 from .store import load_features, config_hash
 from .extract import extract_to_store, ImageList, prepare_net, normalize_images, multiscale, size_batches, plan_precision
 from .index import build_index, load_index, knn, recall_at_k
-from .rerank import alpha_qe, dba, diffusion_offline, diffusion
+from .rerank import dba, diffusion_offline, rerank as rerank_with
+from .data_custom import IMAGE_EXTS
+from .model import CHECKPOINT_FORMAT, create_model, load_checkpoint, model_hash
+from .config import seed_everything
+from .data import load_image, ImageLoadError
+from .whitening import learn_pca_whitening, load_whitening, save_whitening, apply_whitening
 
 # %% auto #0
 __all__ = ['FORMAT', 'VERSION', 'RERANK', 'SAMPLES', 'scan_folder', 'plan_update', 'make_net', 'net_record', 'check_net',
@@ -30,7 +35,6 @@ def scan_folder(root:str|Path, # the collection folder
                ) -> dict:
     "{relative posix path: (size, mtime_ns)} of every image file under `root`, sorted by path."
     from fnmatch import fnmatch
-    from soi.data_custom import IMAGE_EXTS
     root = Path(root); skip = Path(skip).resolve() if skip is not None else None
     if not root.is_dir(): raise FileNotFoundError(f"{root}: not a folder; pass the folder of images to index")
     out = {}
@@ -63,7 +67,6 @@ def plan_update(files:dict, # scan_folder's listing
 def _is_checkpoint(path) -> bool:
     "True for a soi checkpoint file (soi.model.save_checkpoint), False for a plain state dict."
     import torch
-    from soi.model import CHECKPOINT_FORMAT
     ck = torch.load(path, map_location='cpu', weights_only=True)
     return isinstance(ck, dict) and ck.get('format') == CHECKPOINT_FORMAT
 
@@ -72,11 +75,8 @@ def make_net(model:str='resnet101-soi', # registered model name
              seed:int=0, # seed of a random initialisation
             ):
     "(net, weights tag) as `soi extract` makes them: a checkpoint's sha256, 'imagenet' or 'random-init:seed=N'."
-    from soi.config import seed_everything
-    from soi.model import create_model
     seed_everything(seed)
     if weights not in (None, 'imagenet') and _is_checkpoint(weights):
-        from soi.model import load_checkpoint
         net = load_checkpoint(weights)[0]                 # a soi checkpoint rebuilds its own config (a trained variant)
     else: net = create_model(model, weights=weights)
     if weights is None: tag = f'random-init:seed={seed}'
@@ -84,18 +84,25 @@ def make_net(model:str='resnet101-soi', # registered model name
     else: tag = sha256_file(weights)
     return net, tag
 
-def net_record(net, tag:str, image_size:int, scales, msp:float) -> dict:
+# %% ../nbs/16_engine.ipynb #c477c855
+def net_record(net, # the RetrievalNet that makes the descriptors
+               tag:str, # the weights, as index.json records them: a checkpoint's sha256, 'imagenet' or 'random-init:seed=N'
+               image_size:int, # longer image side at extraction
+               scales, # extraction scales
+               msp:float, # multi-scale power
+              ) -> dict:
     "The fields of index.json that say how descriptors are made (compared on every build and query)."
-    from soi.model import model_hash
     cfg = json.loads(json.dumps(net.meta['config'], default=str))
     return dict(model=net.meta['name'], config=cfg, config_hash=config_hash(cfg), weights=tag,
                 model_hash=model_hash(net), mean=list(net.meta['mean']), std=list(net.meta['std']),
                 dim=int(net.meta['outputdim']), image_size=int(image_size), scales=[float(s) for s in scales],
                 msp=float(msp), whitening=cfg.get('whitening'))
 
-def check_net(net, meta:dict, where='index'):
+def check_net(net, # the RetrievalNet about to make descriptors
+              meta:dict, # index.json of the collection
+              where='index', # what `meta` belongs to, for the message
+             ):
     "Raise ValueError unless `net` is the network recorded in `meta` (same name, config and weights hash)."
-    from soi.model import model_hash
     got = dict(model=net.meta.get('name'), config_hash=config_hash(json.loads(json.dumps(net.meta['config'], default=str))),
                model_hash=model_hash(net))
     bad = [f"{k}: {where} has {meta[k]!r}, this network {v!r}" for k, v in got.items() if meta[k] != v]
@@ -126,7 +133,6 @@ def _read_json(f:Path, default=None):
     return json.loads(f.read_text()) if f.is_file() else default
 
 def _thumb(src:Path, dst:Path, size:int) -> bool:
-    from soi.data import load_image, ImageLoadError
     if dst.is_file(): return True
     try: im = load_image(src, size)
     except ImageLoadError: return False
@@ -160,7 +166,6 @@ def _assemble(out:Path, catalog:dict):
 def _whiten(out:Path, X, w:dict):
     "Learn ('pca', on the raw rows X) or load the whitening, save it as INDEX/whitening.npz, return whitened rows."
     import warnings
-    from soi.whitening import learn_pca_whitening, load_whitening, save_whitening, apply_whitening
     if w['kind'] == 'pca':
         if len(X) < 2: raise ValueError("--whiten pca: needs at least 2 images to learn from; index more images or drop --whiten")
         with warnings.catch_warnings():   # fewer images than dimensions: the null directions are dropped, as intended
@@ -189,7 +194,10 @@ def build_collection(folder:str|Path, # the photos (searched recursively)
                      whiten_dim:int|None=None, # keep this many whitened dimensions (default all)
                      pattern:str='*', # index only files whose name matches this shell pattern
                      net=None, # an already built network (else make_net(model, weights, seed))
-                     batch_size:int=16, workers:int=0, shard_size:int=256, device=None,
+                     batch_size:int=16, # images per forward pass
+                     workers:int=0, # DataLoader workers
+                     shard_size:int=256, # rows per feature-store shard
+                     device=None, # torch device; None: the soi.config rule
                      thumb_size:int=256, # longer side of the thumbnails
                      overwrite:bool=False, # delete an existing index at `out` first
                      progress:bool=True, # progress bars and a summary line
@@ -289,7 +297,6 @@ class Engine:
         self.fwd = prepare_net(self.net, device, self.plan['channels_last'], fold_bn=self.plan['amp'])
         self.whitening = None
         if self.meta.get('post_whitening'):
-            from soi.whitening import load_whitening
             self.whitening = load_whitening(self.dir/'whitening.npz')
         self._cache, self._lock = {}, threading.Lock()
     def __len__(self): return len(self.items)
@@ -305,7 +312,6 @@ def decode(self:Engine, image:str|Path, # an image file
            box=None, # (x0, y0, x1, y1) in full-image pixels, or None
           ):
     "The query as the network sees it: uint8 (3, H, W) after EXIF, crop and resize; ImageLoadError if unreadable."
-    from soi.data import ImageLoadError
     _, x, err = ImageList([image], self.meta['image_size'], None if box is None else [box])[0]
     if x is None: raise ImageLoadError(err)
     return x
@@ -324,47 +330,50 @@ def embed(self:Engine, xs:list, # uint8 (3, H, W) images from decode (any sizes)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.plan['amp']):   # the database's precision
                 out[[i for i, _ in b]] = multiscale(self.fwd, x, self.meta['scales'], self.meta['msp']).float().cpu().numpy()
     if self.whitening is None: return out
-    from soi.whitening import apply_whitening
     return apply_whitening(out, *self.whitening)
 
-# %% ../nbs/16_engine.ipynb #ca9be69e
+# %% ../nbs/16_engine.ipynb #33d4d7ed
 def _lazy(self, key, f):
+    "`f()` computed once per open engine and kept under `key` (thread-safe): DBA's rows, diffusion's offline part."
     with self._lock:
         if key not in self._cache: self._cache[key] = f()
         return self._cache[key]
 
+# %% ../nbs/16_engine.ipynb #60eaf80a
 @patch
 def search(self:Engine, Q, # (nq, D) query rows
            k:int=10, # results per query
            rerank:str='none', # one of RERANK
-           query_paths=None, boxes=None, # sv-sift: the query images and their boxes
-           sv_top_k:int=20, # sv-sift: candidates verified
+           query_paths=None, # sv-sift: the query image files
+           boxes=None, # sv-sift: their boxes (x0, y0, x1, y1) or None
+           top_k:int=20, # sv-sift: candidates verified (fewer than soi rerank's 100: an interactive search)
           ) -> tuple[np.ndarray, np.ndarray]:
     "(scores, ids) `(nq, k)` after the re-ranking `rerank`; ids are rows of the index (-1 where fewer exist)."
     if rerank not in RERANK: raise ValueError(f"rerank: expected one of {', '.join(RERANK)}, got {rerank!r}")
     Q = np.asarray(Q, np.float32); k = int(k)
-    if rerank == 'dba':
-        Xd = _lazy(self, 'dba', lambda: dba(self.X)); return knn(Q, Xd, k)
+    if rerank == 'sv-sift':
+        if query_paths is None: raise ValueError("rerank='sv-sift': needs the query images (query_paths)")
+        S, R = self.index.search(Q, max(k, top_k))          # verify top_k candidates even when k is smaller
+        S, R = rerank_with('sv-sift', query_paths, [self.path(i) for i in range(len(self))], S, R, qbbxs=boxes,
+                           top_k=top_k, image_size=self.meta['image_size'])
+        return S[:, :k], R[:, :k]
     S, R = self.index.search(Q, k)
-    if rerank == 'aqe': return alpha_qe(Q, self.X, S, R, k=2, alpha=3.0, index=self.index, n_ranked=k)
+    if rerank == 'dba':                                    # the augmented database: computed once per open engine
+        return rerank_with('dba', Q, self.X, S, R, augmented=_lazy(self, 'dba', lambda: dba(self.X)), n_ranked=k)
+    if rerank == 'aqe': return rerank_with('aqe', Q, self.X, S, R, index=self.index, n_ranked=k)
     if rerank == 'diffusion':
         if len(self.X) > 50_000: raise ValueError(f"rerank='diffusion': the offline graph of {len(self.X):,} images is too large "
                                                   "to build on demand (limit 50,000); use aqe or sv-sift")
         F = _lazy(self, 'diffusion', lambda: diffusion_offline(self.X, k=min(50, len(self.X) - 1), trunc=min(1000, len(self.X)),
                                                                cache=self.dir/'cache'))
-        return diffusion(Q, self.X, S, R, offline=F, n_ranked=k)
-    if rerank == 'sv-sift':
-        from soi.spatial import spatial_rerank
-        if query_paths is None: raise ValueError("rerank='sv-sift': needs the query images (query_paths)")
-        S, R = self.index.search(Q, max(k, sv_top_k))       # verify sv_top_k candidates even when k is smaller
-        S, R = spatial_rerank('sv-sift', query_paths, [self.path(i) for i in range(len(self))], S, R, qbbxs=boxes,
-                              top_k=sv_top_k, image_size=self.meta['image_size'])
-        return S[:, :k], R[:, :k]
+        return rerank_with('diffusion', Q, self.X, S, R, offline=F, n_ranked=k)
     return S, R
 
 # %% ../nbs/16_engine.ipynb #24d74dec
 @patch
-def results(self:Engine, S, R) -> list:
+def results(self:Engine, S, # (nq, k) scores from Engine.search
+            R, # (nq, k) their row ids (-1 = none)
+           ) -> list:
     "One list per query of {rank, id, path, score}, failed or missing ids (-1) left out."
     return [[dict(rank=j + 1, id=int(i), path=self.items[i]['path'], score=float(s))
              for j, (s, i) in enumerate((s, i) for s, i in zip(srow, rrow) if i >= 0)] for srow, rrow in zip(S, R)]
@@ -372,7 +381,9 @@ def results(self:Engine, S, R) -> list:
 @patch
 def query(self:Engine, images:list, # image files
           box=None, # (x0, y0, x1, y1) applied to every query, or None
-          k:int=10, rerank:str='none', sv_top_k:int=20,
+          k:int=10, # results per image
+          rerank:str='none', # one of RERANK
+          top_k:int=20, # sv-sift: candidates verified
          ) -> list:
     "Search with image files: one dict per image with results [{rank, id, path, score}] and timings_ms."
     t = {}; t0 = time.perf_counter()
@@ -380,7 +391,7 @@ def query(self:Engine, images:list, # image files
     t0 = time.perf_counter(); Q = self.embed(xs); t['extract'] = time.perf_counter() - t0
     t0 = time.perf_counter(); S, R = self.search(Q, k); t['search'] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    if rerank != 'none': S, R = self.search(Q, k, rerank, [str(p) for p in images], None if box is None else [box] * len(images), sv_top_k)
+    if rerank != 'none': S, R = self.search(Q, k, rerank, [str(p) for p in images], None if box is None else [box] * len(images), top_k)
     t['rerank'] = time.perf_counter() - t0
     ms = {kk: round(1000 * v / len(images), 2) for kk, v in t.items()}
     return [dict(query=str(p), box=None if box is None else [float(v) for v in box], rerank=rerank, results=r, timings_ms=ms)
@@ -395,7 +406,6 @@ def montage(engine:Engine, # the engine the results came from
     "Write a PNG: each query (with its box) followed by its results and their scores."
     import matplotlib; matplotlib.use('Agg', force=False)
     import matplotlib.pyplot as plt
-    from soi.data import load_image
     k = max([len(a['results']) for a in answers] + [1]); cols = (cols or k) + 1
     fig, axs = plt.subplots(len(answers), cols, figsize=(2.2 * cols, 2.5 * len(answers)), squeeze=False)
     for ax in axs.ravel(): ax.axis('off')
@@ -430,6 +440,7 @@ def sample_photos(folder:str|Path, # where to write <name>.jpg
         im.save(folder/f'{n}.jpg', quality=90); out.append(folder/f'{n}.jpg')
     return out
 
+# %% ../nbs/16_engine.ipynb #f3d75f67
 def sample_queries(photos:str|Path, # a folder written by sample_photos
                    out:str|Path, # where to write the queries
                   ) -> dict:
@@ -445,7 +456,7 @@ def sample_queries(photos:str|Path, # a folder written by sample_photos
                                              k.crop((k.width // 4, k.height // 6, k.width, k.height)).rotate(8))
     return made
 
-# %% ../nbs/16_engine.ipynb #de00cb5f
+# %% ../nbs/16_engine.ipynb #0a0141a4
 def _index_parser():
     import argparse
     p = argparse.ArgumentParser(prog='soi index', description='build or update the search index of a folder of photos')
@@ -469,7 +480,9 @@ def _index_parser():
     b.add_argument('--overwrite', action='store_true', help='delete the index at --out first')
     return p
 
-def cli_index(argv:list[str]|None=None) -> int:
+# %% ../nbs/16_engine.ipynb #a148d244
+def cli_index(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+              ) -> int:
     "`soi index build FOLDER --out INDEX`: create or incrementally update a collection index."
     a = _index_parser().parse_args(argv)
     try:
@@ -480,7 +493,7 @@ def cli_index(argv:list[str]|None=None) -> int:
         print(f"soi index: error: {e}", file=sys.stderr); return 2
     return 0
 
-# %% ../nbs/16_engine.ipynb #0a0141a4
+# %% ../nbs/16_engine.ipynb #6bbb261f
 def _query_parser():
     import argparse
     p = argparse.ArgumentParser(prog='soi query', description='search an index with query images')
@@ -496,16 +509,17 @@ def _query_parser():
     p.add_argument('--montage', help='write a PNG of each query and its results')
     return p
 
-def cli_query(argv:list[str]|None=None) -> int:
+# %% ../nbs/16_engine.ipynb #a005fca2
+def cli_query(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+              ) -> int:
     "`soi query IMAGE... --index INDEX`: rank, score and path of the top-k of each image."
-    from soi.data import ImageLoadError
     a = _query_parser().parse_args(argv)
     try:
         for p in a.images:
             if not Path(p).is_file(): raise FileNotFoundError(f"{p}: not an image file (soi query takes files, not folders)")
         if a.k < 1: raise ValueError(f"-k {a.k}: expected a positive number of results")
         eng = Engine(a.index, weights=a.weights, device=a.device)
-        ans = eng.query(a.images, a.box, a.k, a.rerank, a.sv_top_k)
+        ans = eng.query(a.images, a.box, a.k, a.rerank, top_k=a.sv_top_k)
     except (ValueError, FileNotFoundError, ImageLoadError) as e:
         print(f"soi query: error: {e}", file=sys.stderr); return 2
     if a.json: print(json.dumps(ans, indent=1))

@@ -9,7 +9,12 @@ from __future__ import annotations
 import json, math, warnings
 from pathlib import Path
 import numpy as np
+from fastcore.basics import patch
 from .core import ShapeError, check_rows, atomic_write, save_npy, write_text, l2n
+from .config import resolve_precision, add_config_args, config_from_args
+from .core import check_finite
+from . import __version__
+from .store import load_features, row_paths, read_manifest, check_compatible
 
 # %% auto #0
 __all__ = ['knn', 'bf16_rows', 'knn_fast', 'SoiIndex', 'build_index', 'search', 'load_index', 'recall_at_k', 'load_rows',
@@ -53,7 +58,6 @@ def knn(Q, # (nq, D) query rows (numpy or torch; fp16/fp32/fp64)
     Qt, Xt = _as_tensor(Q, 'Q'), _as_tensor(X, 'X')
     dev = torch.device(device if device is not None else (Qt.device if Qt.is_cuda else 'cpu'))
     if precision != 'fp32' and torch.float64 not in (Qt.dtype, Xt.dtype):
-        from soi.config import resolve_precision
         if resolve_precision(precision, dev) == 'bf16': return knn_fast(Qt, Xt, k, chunk=chunk, device=dev, X_low=X_low)
     dt = _compute_dtype(Qt.dtype, Xt.dtype, dev)
     (nq, D), N, k = Qt.shape, Xt.shape[0], int(k)
@@ -85,6 +89,7 @@ def bf16_rows(X, # (N, D) rows (numpy or torch)
     for i in range(0, len(Xt), block): out[i:i + block].copy_(Xt[i:i + block])
     return out
 
+# %% ../nbs/11_index.ipynb #8f709d36
 def knn_fast(Q, # (nq, D) query rows
              X, # (N, D) database rows (the exact scores are computed from these)
              k:int, # neighbours per query
@@ -149,6 +154,8 @@ def _faiss_gpu_available(faiss) -> bool:
 # %% ../nbs/11_index.ipynb #964c4ab0
 class SoiIndex:
     "Searchable rows: a FAISS index or exact torch search, plus the metadata needed to save and reload it."
+    ids = None   # (ntotal,) image id of each row, or None: rows are the ids
+    features = None   # the feature store the index was built from (recorded by `soi search --index-out`)
     def __init__(self, factory:str, dim:int, metric:str='ip', index=None, params:dict|None=None,
                  normalize:bool=False, gpu:bool=False):
         self.factory, self.dim, self.metric, self.index = factory, int(dim), metric, index
@@ -200,6 +207,7 @@ def _add(self, X):
     for i in range(0, len(X), 65536): self.index.add(_f32(X[i:i + 65536], self.normalize))
     return self
 
+# %% ../nbs/11_index.ipynb #086e9f6a
 def _search(self, Q, k:int):
     "Top-`k` of the query rows `Q` (nq, D): (scores float32 (nq, k), ids int64 (nq, k); id -1 where missing)."
     _check_q(self, Q, 'Q')
@@ -212,30 +220,32 @@ def _search(self, Q, k:int):
     S[I < 0] = -np.inf if self.metric == 'ip' else np.inf
     return S, I
 
-def _search_ids(self, Q, k:int):
+# %% ../nbs/11_index.ipynb #00a73b79
+@patch
+def search(self:SoiIndex, Q, # (nq, D) query rows
+           k:int, # neighbours per query
+          ) -> tuple[np.ndarray, np.ndarray]:
     "Top-`k` of `Q`: (scores, ids); ids are the image ids given to `build_index(ids=)` (else row numbers), -1 = none."
     S, I = _search(self, Q, k)
     return S, (I if self.ids is None else np.where(I >= 0, self.ids[np.maximum(I, 0)], -1))
 
-def _add_rows(self, X):
+@patch
+def add(self:SoiIndex, X, # (N, D) rows to add (numpy or torch)
+       ) -> SoiIndex:
+    "Add rows `X` to the index (not to one that maps rows to image ids); returns the index."
     if self.ids is not None: raise ValueError("SoiIndex.add: this index maps rows to image ids (build_index(ids=)); "
                                               "build a new index over all rows and their ids instead")
     return _add(self, X)
 
-SoiIndex.ids = None   # (ntotal,) image id of each row, or None: rows are the ids
-SoiIndex.features = None   # the feature store the index was built from (recorded by `soi search --index-out`)
-SoiIndex.add, SoiIndex.search = _add_rows, _search_ids
-
 def _exact_search(self, Q, k):
     "knn over the rows of an exact index; with bf16 (precision param, default 'auto') over a bf16 copy kept once."
-    from soi.config import resolve_precision
     X, prec, dev = _exact_rows(self), self.params.get('precision', 'auto'), self.params.get('device')
     if X.dtype == np.float64 or resolve_precision(prec, dev or 'cpu') != 'bf16' or len(X) == 0:
         return knn(Q, X, k, chunk=self.params.get('chunk'), device=dev, precision='fp32')
     if getattr(self, '_low', None) is None or len(self._low) != len(X): self._low = bf16_rows(X)
     return knn_fast(Q, X, k, chunk=self.params.get('chunk'), device=dev, X_low=self._low)
 
-# %% ../nbs/11_index.ipynb #fa9d3a36
+# %% ../nbs/11_index.ipynb #623e0d91
 _METRICS = ('ip', 'l2')
 
 def build_index(X, # (N, D) database rows (fp16/fp32, numpy or torch)
@@ -250,7 +260,6 @@ def build_index(X, # (N, D) database rows (fp16/fp32, numpy or torch)
                ) -> SoiIndex:
     "Build (train and fill) an index over the rows `X`; with `ids`, its searches return image ids, not rows."
     check_rows(X, 'X'); D = X.shape[1]
-    from soi.core import check_finite
     check_finite(X, 'X')                       # a NaN row would be every query's first neighbour
     if ids is not None:
         ids = np.asarray(ids, np.int64)
@@ -259,6 +268,7 @@ def build_index(X, # (N, D) database rows (fp16/fp32, numpy or torch)
     idx = _build_index(X, D, factory, metric, train_sample, normalize, gpu, seed, params)
     idx.ids = ids; return idx
 
+# %% ../nbs/11_index.ipynb #8c5b505e
 def _build_index(X, D, factory, metric, train_sample, normalize, gpu, seed, params):
     if metric not in _METRICS: raise ValueError(f"metric: expected one of {_METRICS}, got {metric!r}")
     if factory == 'exact':
@@ -291,10 +301,11 @@ def search(index, # a SoiIndex, or database rows (N, D) searched exactly with kn
     "Top-`k` of `Q` in `index`: (scores float32 (nq, k), ids int64 (nq, k))."
     return index.search(Q, k) if isinstance(index, SoiIndex) else knn(Q, index, k)
 
-# %% ../nbs/11_index.ipynb #85e39d53
-def _save(self, path:str|Path) -> Path:
+# %% ../nbs/11_index.ipynb #eaa42ab7
+@patch
+def save(self:SoiIndex, path:str|Path, # folder to write (created if needed)
+        ) -> Path:
     "Write the index to folder `path` (index.faiss or rows.npy, plus meta.json); returns the folder."
-    from soi import __version__
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     if self.exact: save_npy(path/'rows.npy', _exact_rows(self))
     else:
@@ -305,8 +316,7 @@ def _save(self, path:str|Path) -> Path:
                 normalize=self.normalize, params=self.params, soi_version=__version__)
     write_text(path/'meta.json', json.dumps(meta, indent=1)); return path
 
-SoiIndex.save = _save
-
+# %% ../nbs/11_index.ipynb #580e4e5d
 def load_index(path:str|Path, # folder written by SoiIndex.save
                gpu:bool|None=False, # move a FAISS index to the GPU (None: when available)
               ) -> SoiIndex:
@@ -359,10 +369,8 @@ def load_store_rows(path:str|Path, # a feature store folder or a .npy of (N, D) 
                     name:str='features', # argument name used in errors
                    ) -> tuple:
     "`(rows (N, D), image id of each row, manifest or None)`; a .npy's rows are its ids. NaN/inf rows are refused."
-    from soi.core import check_finite
     p = Path(path)
     if p.is_dir():
-        from soi.store import load_features, row_paths
         X, m = load_features(p); m['store'] = str(p.resolve())
         return check_finite(check_rows(X, name), f"{name} {p}", row_paths(m)), np.asarray(m['ids'], np.int64), m
     X = load_rows(p, name)
@@ -384,10 +392,10 @@ def _show(S, I, dbm, qm, qids, n):
             if I[q, r] >= 0: print(f"  {r + 1}. {dbm['paths'][I[q, r]]}  (image {I[q, r]}, score {S[q, r]:.4f})")
 
 # %% ../nbs/11_index.ipynb #072c426c
-def cli_search(argv:list[str]|None=None) -> int:
+def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+               ) -> int:
     "`soi search`: search query rows in database rows (or a saved index) and write the ranking."
     import argparse
-    from soi.config import add_config_args, config_from_args
     ap = argparse.ArgumentParser(prog='soi search', description='exact or FAISS top-k search; writes (n_queries, k) ranks')
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument('--features', help='database: feature store folder or .npy of (N, D) rows')
@@ -408,7 +416,6 @@ def cli_search(argv:list[str]|None=None) -> int:
     if args.index:
         idx = load_index(args.index).set_params(**params); features = idx.features
         if features and Path(features).is_dir():
-            from soi.store import read_manifest
             dbm = read_manifest(features)
     else:
         if args.factory == 'exact': params['device'] = cfg.device
@@ -420,7 +427,6 @@ def cli_search(argv:list[str]|None=None) -> int:
         write_text(Path(args.index_out)/'meta.json', json.dumps(dict(mi, features=features), indent=1))
     Q, qids, qm = load_store_rows(args.queries, '--queries')
     if dbm is not None and qm is not None:
-        from soi.store import check_compatible
         if bad := check_compatible(dbm, qm, args.allow_mismatch):
             print(f"soi search: warning: stores differ in {', '.join(bad)} (--allow-mismatch)")
     if idx.ntotal == 0: raise ValueError("--features: the database has no rows (every image failed?)")

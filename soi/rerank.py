@@ -9,74 +9,82 @@ from __future__ import annotations
 import hashlib, json
 from pathlib import Path
 import numpy as np
+from dataclasses import dataclass, field
+from typing import Callable
 from .core import ShapeError, check_rows, check_ranks, check_finite, atomic_write, l2n
 from .index import knn, search
+import inspect
+from .spatial import check_first_stage, spatial_rerank, spatial_rerank_dataset, local_store_path
+from .index import load_store_rows
+from .store import check_compatible
+from .data import open_dataset
+from .config import add_config_args, config_from_args
+from .core import save_npy
 
 # %% auto #0
-__all__ = ['WEIGHTS', 'GLOBAL_METHODS', 'SPATIAL_METHODS', 'expansion_weights', 'expand', 'alpha_qe', 'dba',
-           'mutual_knn_affinity', 'diffusion_laplacian', 'diffusion_offline', 'diffusion', 'k_reciprocal',
-           'superglobal_rerank', 'cli_rerank']
+__all__ = ['WEIGHTS', 'RERANKERS', 'ALIASES', 'GLOBAL_METHODS', 'SPATIAL_METHODS', 'expansion_weights', 'expand', 'alpha_qe',
+           'dba', 'dba_rerank', 'mutual_knn_affinity', 'diffusion_laplacian', 'diffusion_offline', 'diffusion',
+           'k_reciprocal', 'superglobal_rerank', 'qge', 'Reranker', 'reranker', 'rerank', 'rerank_dataset',
+           'cli_rerank']
 
 # %% ../nbs/15_rerank.ipynb #49e4f8cd
 WEIGHTS = ('similarity', 'rank')
 
-def expansion_weights(scores, # (n, k) first-stage similarities, descending
-                      k:int, # neighbours used
+def expansion_weights(scores, # (n, >= n_expand) first-stage similarities, descending
+                      n_expand:int, # neighbours used (k in the formula)
                       alpha:float, # weight exponent
                       weights:str='similarity', # 'similarity': max(s, 0)^alpha; 'rank': ((k - r + 1)/k)^alpha
                      ) -> np.ndarray:
-    "The (n, k) expansion weights of the first `k` neighbours."
+    "The (n, n_expand) expansion weights of the first `n_expand` neighbours."
     if weights not in WEIGHTS: raise ValueError(f"weights: expected one of {WEIGHTS}, got {weights!r}")
-    S = np.asarray(scores, np.float64)[:, :k]
+    k = n_expand; S = np.asarray(scores, np.float64)[:, :k]
     if weights == 'similarity': return np.maximum(S, 0) ** alpha
     r = np.arange(1, S.shape[1] + 1)
     return np.broadcast_to(((k - r + 1) / k) ** alpha, S.shape).copy()
 
+# %% ../nbs/15_rerank.ipynb #e0ee8b81
 def expand(Q, # (nq, D) rows to expand
            X, # (N, D) database rows
-           scores, ranks, # (nq, >= k) their first-stage neighbours in X
-           k:int=2, alpha:float=3.0, weights:str='similarity',
+           scores, # (nq, >= n_expand) similarities of their first-stage neighbours in X
+           ranks, # (nq, >= n_expand) those neighbours (-1 = none, weight 0)
+           *,
+           n_expand:int=2, # neighbours summed into each row (k in the formula)
+           alpha:float=3.0, # weight exponent
+           weights:str='similarity', # 'similarity' or 'rank'
            include_query:bool=True, # add q itself with weight 1
           ) -> np.ndarray:
     "L2-normalised weighted sums q' = L2([q] + sum_r w_r x_r): (nq, D) float32, new array."
-    check_rows(Q, 'Q'); check_rows(X, 'X', dim=Q.shape[1])
-    if int(k) < 1: raise ValueError(f"k: expected a positive number of neighbours, got {k}")
+    check_rows(Q, 'Q'); check_rows(X, 'X', dim=Q.shape[1]); k = n_expand
+    if int(k) < 1: raise ValueError(f"n_expand: expected a positive number of neighbours, got {k}")
     R = np.asarray(ranks)[:, :k]; w = expansion_weights(scores, k, alpha, weights) * (R >= 0)
     Xn = np.asarray(X); V = np.asarray(Q, np.float64) * float(include_query)      # (nq, D)
     for r in range(R.shape[1]): V += w[:, r:r + 1] * Xn[np.maximum(R[:, r], 0)]   # (nq, 1) * (nq, D)
     return l2n(V, eps=1e-12).astype(np.float32)                                     # exact unit rows
 
 # %% ../nbs/15_rerank.ipynb #aa92797d
-def _check_first_stage(Q, X, scores, ranks):
-    "Check (scores, ranks) against Q and X (-1 = no candidate is allowed); return them as arrays."
+def _first_stage(Q, X, scores, ranks):
+    "The rows (finite, same dimension), then the first stage with soi.spatial.check_first_stage: (scores, ranks)."
     check_rows(Q, 'Q'); check_rows(X, 'X', dim=Q.shape[1]); check_finite(Q, 'Q'); check_finite(X, 'X')
-    R0 = np.asarray(ranks)
-    if R0.size and np.issubdtype(R0.dtype, np.integer) and R0.min() < -1:
-        raise ShapeError(f"ranks: ids must be >= 0 (-1 = no result), found {R0.min()}")
-    check_ranks(R0, 'ranks', n_queries=len(Q))                         # shape, dtype, duplicates, empty lists
-    if R0.size and R0.max() >= len(X):
-        raise ShapeError(f"ranks: indices must lie in [0, {len(X)}) (the database size), found {R0.max()}; "
-                         "are they 1-based or from another database?")
-    S, R = np.asarray(scores), np.asarray(ranks)
-    if S.shape != R.shape: raise ShapeError(f"scores: expected the shape of ranks {R.shape}, got {S.shape}")
-    return S, R
+    return check_first_stage(scores, ranks, len(Q), len(X))
 
 def alpha_qe(Q, # (nq, D) query rows
              X, # (N, D) database rows
-             scores, ranks, # (nq, k0) first-stage result
-             k:int=2, # neighbours averaged into the query
+             scores, # (nq, k0) first-stage similarities
+             ranks, # (nq, k0) first-stage database rows
+             *,
+             n_expand:int=2, # neighbours averaged into the query (k of α-QE)
              alpha:float=3.0, # weight exponent
              weights:str='similarity', # 'similarity' or 'rank'
              include_query:bool=True, # keep q in the sum (weight 1)
              index=None, # SoiIndex to search again; default exact knn over X
              n_ranked:int|None=None, # length of the new lists (default k0)
             ) -> tuple[np.ndarray, np.ndarray]:
-    "α-QE: expand each query with its top-k and search the whole database again: new (scores, ranks)."
-    S, R = _check_first_stage(Q, X, scores, ranks)
-    Qe = expand(Q, X, S, R, k, alpha, weights, include_query)
+    "α-QE: expand each query with its top `n_expand` and search the whole database again: new (scores, ranks)."
+    S, R = _first_stage(Q, X, scores, ranks)
+    Qe = expand(Q, X, S, R, n_expand=n_expand, alpha=alpha, weights=weights, include_query=include_query)
     return search(index if index is not None else X, Qe, n_ranked or R.shape[1])
 
-# %% ../nbs/15_rerank.ipynb #9c7d3259
+# %% ../nbs/15_rerank.ipynb #8990e15d
 def _drop_self(ids, scores, k):
     "The first k neighbours of each row i other than i itself: (ids, scores) (n, k)."
     keep = ids != np.arange(len(ids))[:, None]
@@ -84,16 +92,33 @@ def _drop_self(ids, scores, k):
     return np.take_along_axis(ids, o, 1), np.take_along_axis(scores, o, 1)
 
 def dba(X, # (N, D) database rows
-        k:int=2, # neighbours averaged into each row
+        n_expand:int=2, # neighbours averaged into each row (k of DBA)
         alpha:float=3.0, # weight exponent
         weights:str='similarity', # 'similarity' or 'rank'
         index=None, # SoiIndex over X to find the neighbours; default exact knn
        ) -> np.ndarray:
     "Database-side augmentation: new (N, D) rows x' = L2(x + sum_r w_r x_r) over each row's k neighbours."
     check_rows(X, 'X'); check_finite(X, 'X')   # one NaN row would spread NaN to every score
-    s, i = search(index if index is not None else X, X, min(int(k) + 1, len(X)))
+    k = n_expand; s, i = search(index if index is not None else X, X, min(int(k) + 1, len(X)))
     i, s = _drop_self(i, s, k)
-    return expand(X, X, s, i, k, alpha, weights, include_query=True)
+    return expand(X, X, s, i, n_expand=k, alpha=alpha, weights=weights, include_query=True)
+
+# %% ../nbs/15_rerank.ipynb #4da56ed5
+def dba_rerank(Q, # (nq, D) query rows
+               X, # (N, D) database rows
+               scores, # (nq, k0) first-stage similarities (checked; DBA searches again)
+               ranks, # (nq, k0) first-stage database rows (checked)
+               *,
+               n_expand:int=2, # neighbours averaged into each database row
+               alpha:float=3.0, # weight exponent
+               weights:str='similarity', # 'similarity' or 'rank'
+               augmented=None, # dba(X, ...) computed before (e.g. cached); None: computed here
+               n_ranked:int|None=None, # length of the new lists (default k0)
+              ) -> tuple[np.ndarray, np.ndarray]:
+    "DBA as a re-ranker: the queries searched in the augmented database: new (scores, ranks)."
+    S, R = _first_stage(Q, X, scores, ranks)
+    Xd = dba(X, n_expand=n_expand, alpha=alpha, weights=weights) if augmented is None else augmented
+    return search(Xd, Q, n_ranked or R.shape[1])
 
 # %% ../nbs/15_rerank.ipynb #a3dcd6f2
 def mutual_knn_affinity(ids, # (N, >= k+1) neighbour ids of every database row (row i's own id is skipped)
@@ -117,7 +142,7 @@ def diffusion_laplacian(A, # (N, N) sparse symmetric affinity
     d = np.asarray(A.sum(1)).ravel() + 1e-12; Dm = sparse.diags(d ** -0.5)
     return (sparse.identity(A.shape[0], format='csr') - alpha * (Dm @ A @ Dm)).tocsr()
 
-# %% ../nbs/15_rerank.ipynb #0e3f4bde
+# %% ../nbs/15_rerank.ipynb #6d4dda96
 def _features_key(X, params:dict) -> str:
     "Hash of the rows (bytes, shape, dtype) and the parameters: the cache key of the offline diffusion."
     h = hashlib.sha256(json.dumps(params, sort_keys=True).encode())
@@ -125,10 +150,14 @@ def _features_key(X, params:dict) -> str:
     for i in range(0, len(a), 65536): h.update(a[i:i + 65536].tobytes())
     return h.hexdigest()[:20]
 
+# %% ../nbs/15_rerank.ipynb #7de5950d
 def diffusion_offline(X, # (N, D) database rows
-                      k:int=200, gamma:float=3.0, alpha:float=0.99, # graph and walk
+                      k:int=200, # neighbours of the mutual kNN graph (Iscen et al.'s k)
+                      gamma:float=3.0, # affinities max(s, 0)^gamma
+                      alpha:float=0.99, # random-walk continuation probability
                       trunc:int=2000, # items kept per row (the truncated sub-graph)
-                      tol:float=1e-6, maxiter:int|None=20, # CG settings (Yang et al. use 20 iterations)
+                      tol:float=1e-6, # CG tolerance
+                      maxiter:int|None=20, # CG iterations at most (Yang et al. use 20)
                       cache:str|Path|None=None, # folder for diffusion-<hash>.npz; None = no cache
                      ):
     "The offline diffusion F (sparse csr (N, N), <= trunc entries a row), cached by features and parameters."
@@ -155,15 +184,17 @@ def diffusion_offline(X, # (N, D) database rows
 # %% ../nbs/15_rerank.ipynb #935f8095
 def diffusion(Q, # (nq, D) query rows (only checked: the online step uses the first-stage neighbours)
               X, # (N, D) database rows
-              scores, ranks, # (nq, k0) first-stage result
-              kq:int=3, # first-stage neighbours whose diffusion rows are mixed
+              scores, # (nq, k0) first-stage similarities
+              ranks, # (nq, k0) first-stage database rows
+              *,
+              n_seeds:int=3, # first-stage neighbours (seeds) whose diffusion rows are mixed
               gamma:float=3.0, # mixing weights max(s, 0)^gamma
               offline=None, # F from diffusion_offline (default: computed, or read from `cache`)
               n_ranked:int|None=None, # length of the new lists (default k0)
               **offline_kw, # k, alpha, trunc, tol, maxiter, cache for diffusion_offline
              ) -> tuple[np.ndarray, np.ndarray]:
-    "Diffusion re-ranking: f_q = sum_j max(s_j, 0)^gamma F_j over the top-kq; new (scores, ranks)."
-    S, R = _check_first_stage(Q, X, scores, ranks); N, n = len(X), n_ranked or R.shape[1]
+    "Diffusion re-ranking: f_q = sum_j max(s_j, 0)^gamma F_j over the top `n_seeds`; new (scores, ranks)."
+    S, R = _first_stage(Q, X, scores, ranks); N, n, kq = len(X), n_ranked or R.shape[1], n_seeds
     F = diffusion_offline(X, gamma=gamma, **offline_kw) if offline is None else offline
     if F.shape != (N, N): raise ShapeError(f"offline: expected an ({N}, {N}) matrix for this database, got {F.shape}")
     w = np.maximum(np.asarray(S, np.float64)[:, :kq], 0) ** gamma * (R[:, :kq] >= 0)
@@ -176,7 +207,7 @@ def diffusion(Q, # (nq, D) query rows (only checked: the online step uses the fi
         out_s[q, len(o):], out_r[q, len(o):] = -np.inf, -1
     return out_s, out_r
 
-# %% ../nbs/15_rerank.ipynb #18a9c552
+# %% ../nbs/15_rerank.ipynb #2e8dcea3
 def _kr_one(S, # (n, n) similarities among [query] + candidates
             k1:int, k2:int, lambda_value:float) -> np.ndarray:
     "d*(query, candidate) over one candidate set (n - 1,), all steps as boolean matrix products."
@@ -194,15 +225,20 @@ def _kr_one(S, # (n, n) similarities among [query] + candidates
     m = np.minimum(V[0][None, :], V[1:]).sum(1)                         # sum_j min(V_qj, V_gj)
     return (1 - lambda_value) * (1 - m / (2 - m)) + lambda_value * d[0, 1:]
 
+# %% ../nbs/15_rerank.ipynb #f3d61f91
 def k_reciprocal(Q, # (nq, D) query rows
                  X, # (N, D) database rows
-                 scores, ranks, # (nq, k0) first-stage result
-                 k1:int=20, k2:int=6, lambda_value:float=0.3, # Zhong et al.'s parameters
-                 K:int|None=None, # candidates re-ranked per query (default all k0)
+                 scores, # (nq, k0) first-stage similarities
+                 ranks, # (nq, k0) first-stage database rows
+                 *,
+                 top_k:int|None=None, # candidates re-ranked per query (default all k0)
+                 k1:int=20, # Zhong et al.'s k1: size of the k-reciprocal sets
+                 k2:int=6, # Zhong et al.'s k2: local query expansion
+                 lambda_value:float=0.3, # Zhong et al.'s λ: weight of the original distance
                 ) -> tuple[np.ndarray, np.ndarray]:
-    "k-reciprocal re-ranking of each query's top-K: new (scores, ranks); scores of the top K are 1 - d*."
-    S0, R0 = _check_first_stage(Q, X, scores, ranks)
-    S, R = np.array(S0, np.float32), np.array(R0, np.int64); K = min(K or R.shape[1], R.shape[1])
+    "k-reciprocal re-ranking of each query's top `top_k`: new (scores, ranks); their scores are 1 - d*."
+    S0, R0 = _first_stage(Q, X, scores, ranks)
+    S, R = np.array(S0, np.float32), np.array(R0, np.int64); K = min(top_k or R.shape[1], R.shape[1])
     for q in range(len(R)):
         c = R[q, :K][R[q, :K] >= 0]
         if len(c) < 2: continue
@@ -214,17 +250,19 @@ def k_reciprocal(Q, # (nq, D) query rows
 # %% ../nbs/15_rerank.ipynb #6ed77ed1
 def superglobal_rerank(Q, # (nq, D) query rows
                        X, # (N, D) database rows
-                       scores, ranks, # (nq, k0) first-stage result (k0 >= M for a full top-M)
-                       M:int=400, # shortlist re-ranked per query
-                       K:int=9, # neighbours averaged into each shortlist row (K + 1 with itself)
+                       scores, # (nq, k0) first-stage similarities (k0 >= top_k for a full shortlist)
+                       ranks, # (nq, k0) first-stage database rows
+                       *,
+                       top_k:int=400, # shortlist re-ranked per query (SuperGlobal's M)
+                       augment_k:int=9, # neighbours averaged into each shortlist row, K + 1 with itself (SuperGlobal's K)
                        beta:float=0.15, # weight factor of the neighbours' similarities
                        device=None, # torch device of the computation (default cpu); results are numpy
                        chunk:int|None=None, # queries per batch (default: ~256 MB of working memory)
                       ) -> tuple[np.ndarray, np.ndarray]:
     "SuperGlobal: top-M descriptor augmentation + maximum descriptor aggregation; new (scores, ranks), top-M re-ordered."
     import torch
-    S0, R0 = _check_first_stage(Q, X, scores, ranks)
-    if int(M) < 1 or int(K) < 0: raise ValueError(f"M, K: expected M >= 1 and K >= 0, got M={M}, K={K}")
+    S0, R0 = _first_stage(Q, X, scores, ranks); M, K = top_k, augment_k
+    if int(M) < 1 or int(K) < 0: raise ValueError(f"top_k, augment_k: expected top_k >= 1 and augment_k >= 0, got {M}, {K}")
     M = min(int(M), R0.shape[1]); kk = min(int(K) + 1, M); dev = torch.device(device or 'cpu')
     Xn, Qn = np.asarray(X), np.asarray(Q)
     dt = torch.float64 if Xn.dtype == np.float64 and Qn.dtype == np.float64 else torch.float32
@@ -248,23 +286,113 @@ def superglobal_rerank(Q, # (nq, D) query rows
         S[q0:q0 + b, :M] = f.gather(1, o).masked_fill(~ok.gather(1, o), -np.inf).cpu().numpy()
     return S, R
 
-# %% ../nbs/15_rerank.ipynb #aca03648
-GLOBAL_METHODS, SPATIAL_METHODS = ('aqe', 'dba', 'diffusion', 'kreciprocal', 'superglobal'), ('sv-sift', 'sv-hardnet', 'loftr')
+# %% ../nbs/15_rerank.ipynb #3223eb74
+def qge(Q, # (nq, D) query rows
+        X, # (N, D) database rows
+        scores, # (nq, k0) first-stage similarities
+        ranks, # (nq, k0) first-stage database rows
+        *,
+        n_expand:int=3, # stage A: neighbours in the expansion
+        alpha:float=4.0, # stage A: weight exponent
+        weights:str='rank', # stage A: 'rank' (the thesis) or 'similarity'
+        include_query:bool=False, # stage A: keep q in the sum
+        n_seeds:int=3, # stage B: seeds of the diffusion (diffusion's n_seeds)
+        offline=None, # stage B: F from diffusion_offline (default: computed, or read from `cache`)
+        cache:str|Path|None=None, # stage B: folder of the offline diffusion cache
+        n_ranked:int|None=None, # length of the new lists (default k0)
+       ) -> tuple[np.ndarray, np.ndarray]:
+    "The thesis' QGE A+B: α-QE (stage A), then diffusion seeded by its result (stage B): new (scores, ranks)."
+    S, R = alpha_qe(Q, X, scores, ranks, n_expand=n_expand, alpha=alpha, weights=weights,
+                    include_query=include_query, n_ranked=n_ranked)
+    return diffusion(Q, X, S, R, n_seeds=n_seeds, offline=offline, n_ranked=n_ranked, cache=cache)
+
+# %% ../nbs/15_rerank.ipynb #b820f7e2
+@dataclass(frozen=True)
+class Reranker:
+    "A re-ranking method: fn(queries, database, scores, ranks, **settings) -> new (scores, ranks)."
+    fn:Callable # the function
+    needs:str # 'features': queries/database are (n, D) rows; 'images': they are image paths
+    defaults:dict=field(default_factory=dict) # settings that differ from fn's own defaults
+    thesis:str='' # the thesis' name, where it has one
+    def settings(self, **overrides) -> dict:
+        "fn's keyword defaults, then this record's, then `overrides` (None = not given)."
+        ps = inspect.signature(self.fn).parameters.values()
+        base = {p.name: p.default for p in ps if p.kind == p.KEYWORD_ONLY and p.default is not p.empty}
+        return {**base, **self.defaults, **{k: v for k, v in overrides.items() if v is not None}}
+    def accepts(self, name:str, # a keyword argument
+               ) -> bool:
+        "Whether `name` is a setting of fn (or fn takes any keyword)."
+        ps = inspect.signature(self.fn).parameters
+        return name in ps or any(p.kind == p.VAR_KEYWORD for p in ps.values())
+
+# %% ../nbs/15_rerank.ipynb #33be6317
+RERANKERS = {
+    'aqe': Reranker(alpha_qe, 'features'),
+    'qge-a': Reranker(alpha_qe, 'features', dict(n_expand=3, alpha=4.0, weights='rank', include_query=False), 'QGE stage A'),
+    'qge': Reranker(qge, 'features', {}, 'QGE A+B'),
+    'dba': Reranker(dba_rerank, 'features'),
+    'diffusion': Reranker(diffusion, 'features'),
+    'kreciprocal': Reranker(k_reciprocal, 'features'),
+    'superglobal': Reranker(superglobal_rerank, 'features'),
+    'sv-sift': Reranker(spatial_rerank, 'images', dict(method='sv-sift'), 'SIFT verification'),
+    'sv-hardnet': Reranker(spatial_rerank, 'images', dict(method='sv-hardnet'), 'SAHA'),
+    'loftr': Reranker(spatial_rerank, 'images', dict(method='loftr'), 'LoFTR'),
+}
+ALIASES = {'saha': 'sv-hardnet', 'alpha-qe': 'aqe', 'k-reciprocal': 'kreciprocal'}
+GLOBAL_METHODS = tuple(n for n, r in RERANKERS.items() if r.needs == 'features')
+SPATIAL_METHODS = tuple(n for n, r in RERANKERS.items() if r.needs == 'images')
+
+def reranker(name:str, # a key of RERANKERS or ALIASES
+            ) -> Reranker:
+    "The registry record of `name`; ValueError listing the names otherwise."
+    r = RERANKERS.get(ALIASES.get(name, name))
+    if r is None: raise ValueError(f"method: unknown re-ranker {name!r}; choose one of {', '.join([*RERANKERS, *ALIASES])}")
+    return r
+
+# %% ../nbs/15_rerank.ipynb #0109e1c8
+def rerank(name:str, # re-ranker name (RERANKERS, ALIASES)
+           queries, # (nq, D) query rows, or query image paths (needs='images')
+           database, # (N, D) database rows, or database image paths
+           scores, # (nq, k0) first-stage similarities
+           ranks, # (nq, k0) first-stage database rows
+           **overrides, # settings of the function (None = the default)
+          ) -> tuple[np.ndarray, np.ndarray]:
+    "Re-rank a first stage with the registered method `name`: new (scores, ranks)."
+    r = reranker(name)
+    return r.fn(queries, database, scores, ranks, **r.settings(**overrides))
+
+def rerank_dataset(name:str, # an image re-ranker (needs='images'): 'sv-sift', 'sv-hardnet', 'loftr'
+                   ds, # RetrievalDataset (query_paths, bbxs, db_paths)
+                   scores, # (nq, k0) first-stage similarities
+                   ranks, # (nq, k0) first-stage database indices
+                   *,
+                   store:str|Path|None=None, # local-feature store of the database (extracted once); None: on the fly
+                   **overrides, # settings of spatial_rerank (None = the default)
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    "`rerank` over a benchmark's images (soi.spatial.spatial_rerank_dataset), with the registry's settings."
+    r = reranker(name)
+    if r.needs != 'images': raise ValueError(f"method: {name!r} re-ranks descriptors, not images; use rerank()")
+    kw = r.settings(**overrides)
+    for k in ('nets', 'features', 'qbbxs'): kw.pop(k)            # spatial_rerank_dataset makes these from ds and store
+    return spatial_rerank_dataset(ds, scores, ranks, store=store, **kw)
+
+# %% ../nbs/15_rerank.ipynb #bfecae76
+def _overrides(args, cfg) -> dict:
+    "The settings given on the command line (flag -> parameter name); flags left out are None."
+    kw = dict(n_expand=args.k, alpha=args.alpha, weights=args.weights, include_query=False if args.exclude_query else None,
+              top_k=args.top_k, augment_k=args.augment_k, beta=args.beta)
+    if args.method in ('diffusion', 'qge'): kw['cache'] = args.cache or cfg.results/'cache'
+    r = reranker(args.method)
+    return {k: v for k, v in kw.items() if v is not None and r.accepts(k)}
 
 def _rerank_rows(args, cfg, Q, X, S, R):
-    kw = dict(k=args.k, alpha=args.alpha, weights=args.weights)
-    if args.method == 'aqe': return alpha_qe(Q, X, S, R, include_query=not args.exclude_query, **kw)
-    if args.method == 'dba': return search(dba(X, **kw), Q, R.shape[1])
-    if args.method == 'diffusion': return diffusion(Q, X, S, R, cache=args.cache or cfg.results/'cache')
-    if args.method == 'superglobal': return superglobal_rerank(Q, X, S, R, M=args.top_k or 400, K=args.augment_k, beta=args.beta)
-    return k_reciprocal(Q, X, S, R, K=args.top_k)
+    return rerank(args.method, Q, X, S, R, **_overrides(args, cfg))
 
+# %% ../nbs/15_rerank.ipynb #3b7dde5c
 def _rerank_global(args, cfg, S, R):
     "Re-rank in store rows: image ids -> rows, the method, rows -> image ids (a ranking speaks image ids)."
-    from soi.index import load_store_rows
     X, xids, dbm = load_store_rows(args.features, '--features'); Q, _, qm = load_store_rows(args.queries, '--queries')
     if dbm is not None and qm is not None:
-        from soi.store import check_compatible
         check_compatible(dbm, qm, args.allow_mismatch)
     R = check_ranks(R, '--ranks', n_queries=len(Q))
     if R.size and R.min() < -1: raise ShapeError(f"--ranks: image ids must be >= 0 (-1 = no result), found {R.min()}")
@@ -278,49 +406,45 @@ def _rerank_global(args, cfg, S, R):
     return S2, np.where(R2 >= 0, xids[np.maximum(R2, 0)], -1)
 
 def _rerank_spatial(args, cfg, S, R):
-    try: from soi.spatial import spatial_rerank_dataset, local_store_path
-    except ImportError as e: raise RuntimeError(f"--method {args.method}: spatial verification is not available "
-                                                "in this installation (soi.spatial is missing)") from e
     if not args.dataset: raise ValueError(f"--method {args.method}: pass --dataset NAME (the images to verify)")
-    from soi.data import open_dataset
+    over = dict(_overrides(args, cfg), image_size=args.image_size, device=cfg.device, progress=True)
+    kw = reranker(args.method).settings(**over)
     # database local features are extracted once into a store beside --features (a store folder or an .npy file)
     # and reused by later runs with the same settings; a progress bar shows the extraction and the verification
     f = Path(args.features) if args.features else None
-    store = (local_store_path(f if f.is_dir() else f.with_suffix(''), args.method, args.image_size, 1000)
-             if f is not None and f.exists() and args.method != 'loftr' else None)
-    return spatial_rerank_dataset(open_dataset(args.dataset, cfg), S, R, method=args.method, store=store,
-                                  image_size=args.image_size, top_k=args.top_k or 100, device=cfg.device, progress=True)
+    store = (local_store_path(f if f.is_dir() else f.with_suffix(''), kw['method'], kw['image_size'], kw['max_kpts'])
+             if f is not None and f.exists() and kw['method'] != 'loftr' else None)
+    return rerank_dataset(args.method, open_dataset(args.dataset, cfg), S, R, store=store, **over)
 
-# %% ../nbs/15_rerank.ipynb #d17e6490
-def cli_rerank(argv:list[str]|None=None) -> int:
+# %% ../nbs/15_rerank.ipynb #a48ad79f
+def cli_rerank(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+               ) -> int:
     "`soi rerank`: re-rank a stored first-stage ranking and write the new one."
     import argparse
-    from soi.config import add_config_args, config_from_args
-    from soi.core import save_npy
     ap = argparse.ArgumentParser(prog='soi rerank', description='re-rank a first-stage (scores, ranks)')
-    ap.add_argument('--method', required=True, choices=GLOBAL_METHODS + SPATIAL_METHODS, help='re-ranking method: global (aqe, dba, diffusion, kreciprocal) or spatial verification (sv-sift, sv-hardnet, loftr)')
+    ap.add_argument('--method', required=True, choices=[*RERANKERS, *ALIASES], help=f"re-ranking method (soi.rerank.RERANKERS): global ({', '.join(GLOBAL_METHODS)}) or spatial verification ({', '.join(SPATIAL_METHODS)}); aliases {', '.join(ALIASES)}")
     ap.add_argument('--features', help='database: feature store folder or .npy of (N, D) rows')
     ap.add_argument('--queries', help='queries: feature store folder or .npy of (nq, D) rows (global methods)')
     ap.add_argument('--ranks', required=True, help='first-stage ranks .npy (n_queries, k)')
     ap.add_argument('--scores', required=True, help='first-stage scores .npy (n_queries, k)')
     ap.add_argument('--out', required=True, help='new ranks .npy'); ap.add_argument('--scores-out', help='new scores .npy')
-    ap.add_argument('--k', type=int, default=2, help='aqe/dba: neighbours in the expansion')
-    ap.add_argument('--alpha', type=float, default=3.0, help='aqe/dba: weight exponent')
-    ap.add_argument('--weights', default='similarity', choices=WEIGHTS, help='aqe/dba weights')
+    ap.add_argument('--k', type=int, help='aqe/dba: neighbours in the expansion (n_expand, default 2)')
+    ap.add_argument('--alpha', type=float, help='aqe/dba: weight exponent (default 3)')
+    ap.add_argument('--weights', choices=WEIGHTS, help='aqe/dba weights (default similarity)')
     ap.add_argument('--exclude-query', action='store_true', help='aqe: leave q out of the sum (thesis QGE)')
     ap.add_argument('--cache', help='diffusion: cache folder of the offline result (default <results>/cache)')
-    ap.add_argument('--top-k', type=int, help='kreciprocal / spatial / superglobal (M, default 400): candidates re-ranked per query')
-    ap.add_argument('--augment-k', type=int, default=9, help='superglobal: neighbours K averaged into each shortlist row')
-    ap.add_argument('--beta', type=float, default=0.15, help='superglobal: weight factor of the neighbours')
+    ap.add_argument('--top-k', type=int, help='candidates re-ranked per query: kreciprocal (default all), superglobal (M, default 400), spatial (default 100)')
+    ap.add_argument('--augment-k', type=int, help='superglobal: neighbours K averaged into each shortlist row (default 9)')
+    ap.add_argument('--beta', type=float, help='superglobal: weight factor of the neighbours (default 0.15)')
     ap.add_argument('--dataset', help='spatial methods: the dataset whose images are verified')
-    ap.add_argument('--image-size', type=int, default=1024, help='spatial methods: longer image side')
+    ap.add_argument('--image-size', type=int, help='spatial methods: longer image side (default 1024)')
     ap.add_argument('--allow-mismatch', action='store_true', help='accept queries extracted differently from the database')
     add_config_args(ap); args = ap.parse_args(argv); cfg = config_from_args(args)
     S, R = np.load(args.scores, allow_pickle=False), np.load(args.ranks, allow_pickle=False)
     check_ranks(R, '--ranks')
     if R.size and R.min() < 0: raise ShapeError(f"--ranks: image ids must be >= 0, found {R.min()}; "
                                                 "write the first stage with soi search (it never pads with -1)")
-    if args.method in GLOBAL_METHODS:
+    if reranker(args.method).needs == 'features':
         if not (args.features and args.queries): raise ValueError(f"--method {args.method}: pass --features and --queries")
         S2, R2 = _rerank_global(args, cfg, S, R)
     else: S2, R2 = _rerank_spatial(args, cfg, S, R)

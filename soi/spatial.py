@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import numpy as np
-from .core import ShapeError, check_rows, save_npy, write_text
+from .core import ShapeError, check_rows, check_ranks, save_npy, write_text
+from .data import load_image
+from .config import default_device
 
 METHODS = ('sv-sift', 'sv-hardnet', 'loftr')
+GEOMETRIES = ('homography', 'affine')
 
 # %% auto #0
-__all__ = ['METHODS', 'WEIGHTS', 'LOCAL_FORMAT', 'LOCAL_FILES', 'rootsift', 'to_gray', 'load_gray', 'sift_features',
+__all__ = ['METHODS', 'GEOMETRIES', 'WEIGHTS', 'LOCAL_FORMAT', 'LOCAL_FILES', 'rootsift', 'to_gray', 'load_gray', 'sift_features',
            'weights_path', 'load_local_net', 'hardnet_features', 'match_descriptors', 'estimate_geometry', 'local_nets',
            'local_features', 'loftr_matches', 'loftr_matches_batch', 'verify_features', 'verify_pair',
-           'LocalFeatureStore', 'extract_local_features', 'inlier_rerank', 'spatial_rerank', 'local_store_path',
-           'spatial_rerank_dataset']
+           'LocalFeatureStore', 'extract_local_features', 'inlier_rerank', 'check_first_stage', 'spatial_rerank',
+           'local_store_path', 'spatial_rerank_dataset']
 
 # %% ../nbs/15a_spatial.ipynb #b6bffa4a
 def rootsift(desc, # (n, 128) non-negative SIFT descriptors (rows)
@@ -49,7 +52,6 @@ def load_gray(path, # image file
               bbx=None, # query box (x1, y1, x2, y2): crop, then scale as the full image
              ) -> np.ndarray:
     "(H, W) uint8 grayscale image, loaded, cropped and scaled like the global features."
-    from soi.data import load_image
     return np.asarray(load_image(path, image_size, bbx).convert('L'))
 
 # %% ../nbs/15a_spatial.ipynb #1d9761a3
@@ -93,6 +95,7 @@ def weights_path(name:str, # 'affnet', 'hardnet8' or 'loftr'
                                 "(pretrained=False builds random weights, for tests only)")
     return f
 
+# %% ../nbs/15a_spatial.ipynb #ac0acb79
 def load_local_net(name:str, # 'affnet', 'hardnet8' or 'loftr'
                    pretrained:bool=True, # load weights from the local file; False: random weights (tests)
                    path:str|Path|None=None, # explicit weights file
@@ -100,7 +103,6 @@ def load_local_net(name:str, # 'affnet', 'hardnet8' or 'loftr'
                   ):
     "kornia's AffNet / HardNet8 / LoFTR in eval mode on `device`, weights from a local file."
     import torch, kornia.feature as KF
-    from soi.config import default_device
     f = weights_path(name, path) if pretrained else None   # fail before building the network
     net = {'affnet': lambda: KF.LAFAffNetShapeEstimator(pretrained=False), 'hardnet8': lambda: KF.HardNet8(pretrained=False),
            'loftr': lambda: KF.LoFTR(pretrained=None)}[name]()
@@ -138,7 +140,7 @@ def hardnet_features(gray:np.ndarray, # (H, W) uint8 image
         desc = torch.cat([hardnet(patches[i:i + batch]) for i in range(0, len(patches), batch)])  # (n, 128)
     return pts, desc.float().cpu().numpy()
 
-# %% ../nbs/15a_spatial.ipynb #45bff40f
+# %% ../nbs/15a_spatial.ipynb #dbf6dc8e
 def match_descriptors(d1, # (n1, D) descriptors of image 1
                       d2, # (n2, D) descriptors of image 2
                       ratio:float=0.9, # ratio-test threshold on distances, applied both ways
@@ -150,20 +152,22 @@ def match_descriptors(d1, # (n1, D) descriptors of image 1
     _, idx = KF.match_smnn(torch.from_numpy(d1.astype(np.float32)), torch.from_numpy(d2.astype(np.float32)), ratio)
     return idx.numpy().astype(np.int64).reshape(-1, 2)
 
+# %% ../nbs/15a_spatial.ipynb #c1ab6ad6
 def estimate_geometry(p1, # (m, 2) points in image 1
                       p2, # (m, 2) matching points in image 2
-                      model:str='homography', # 'homography' or 'affine'
+                      geometry:str='homography', # the transformation fitted: 'homography' or 'affine'
                       thresh:float=4.0, # inlier threshold in pixels (MAGSAC++'s maximum)
-                      max_iters:int=2000, confidence:float=0.999,
+                      max_iters:int=2000, # MAGSAC++ iterations at most
+                      confidence:float=0.999, # MAGSAC++ stopping confidence
                      ) -> tuple[np.ndarray|None, np.ndarray]:
     "MAGSAC++ fit of p2 ~ H p1: (H (3, 3) float64 or None, inlier mask (m,) bool)."
     import cv2
     p1, p2 = np.float32(p1).reshape(-1, 2), np.float32(p2).reshape(-1, 2)
-    if model not in ('homography', 'affine'): raise ValueError(f"model: expected 'homography' or 'affine', got {model!r}")
+    if geometry not in GEOMETRIES: raise ValueError(f"geometry: expected 'homography' or 'affine', got {geometry!r}")
     if len(p1) != len(p2): raise ShapeError(f"p1, p2: expected the same number of points, got {len(p1)} and {len(p2)}")
     none = (None, np.zeros(len(p1), bool))
-    if len(p1) < (4 if model == 'homography' else 3): return none
-    if model == 'homography':
+    if len(p1) < (4 if geometry == 'homography' else 3): return none
+    if geometry == 'homography':
         H, mask = cv2.findHomography(p1, p2, cv2.USAC_MAGSAC, thresh, maxIters=max_iters, confidence=confidence)
     else:
         A, mask = cv2.estimateAffine2D(p1, p2, method=cv2.USAC_MAGSAC, ransacReprojThreshold=thresh,
@@ -172,7 +176,7 @@ def estimate_geometry(p1, # (m, 2) points in image 1
     if H is None or mask is None: return none
     return H.astype(np.float64), mask.ravel().astype(bool)
 
-# %% ../nbs/15a_spatial.ipynb #1c52851e
+# %% ../nbs/15a_spatial.ipynb #206be623
 def local_nets(method:str, # 'sv-sift', 'sv-hardnet' or 'loftr'
                pretrained:bool=True, # False: random weights (tests only)
                weights:dict|None=None, # explicit weight files, e.g. {'hardnet8': PATH}
@@ -184,13 +188,19 @@ def local_nets(method:str, # 'sv-sift', 'sv-hardnet' or 'loftr'
     names = {'sv-sift': (), 'sv-hardnet': ('affnet', 'hardnet8'), 'loftr': ('loftr',)}[method]
     return tuple(load_local_net(n, pretrained, w.get(n), device) for n in names)
 
-def local_features(gray, method:str='sv-sift', max_kpts:int=1000, nets:tuple=()) -> tuple[np.ndarray, np.ndarray]:
+def local_features(gray, # (H, W) uint8 image
+                   method:str='sv-sift', # 'sv-sift' or 'sv-hardnet'
+                   max_kpts:int=1000, # keypoints kept
+                   nets:tuple=(), # local_nets(method)
+                  ) -> tuple[np.ndarray, np.ndarray]:
     "(kpts, desc) of a grayscale image with the sparse features of `method` ('sv-sift' or 'sv-hardnet')."
     if method == 'sv-sift': return sift_features(gray, max_kpts)
     if method == 'sv-hardnet': return hardnet_features(gray, max_kpts, nets)
     raise ValueError(f"method: {method!r} has no sparse features; choose 'sv-sift' or 'sv-hardnet'")
 
-def loftr_matches(g1:np.ndarray, g2:np.ndarray, # (H, W) uint8 images
+# %% ../nbs/15a_spatial.ipynb #6f1f13f5
+def loftr_matches(g1:np.ndarray, # (H, W) uint8 image 1
+                  g2:np.ndarray, # (H, W) uint8 image 2
                   net, # kornia LoFTR in eval mode (load_local_net('loftr'))
                  ) -> tuple[np.ndarray, np.ndarray]:
     "LoFTR correspondences: (p1 (m, 2), p2 (m, 2)) float32 pixel coordinates."
@@ -200,6 +210,7 @@ def _loftr_input(g) -> np.ndarray:
     "(H8, W8) float32 in [0, 1]: the image cropped to a multiple of 8 pixels, so coordinates stay those of the input."
     g = to_gray(g); return np.array(g[:g.shape[0] // 8 * 8, :g.shape[1] // 8 * 8], np.float32) / 255
 
+# %% ../nbs/15a_spatial.ipynb #edaadb5d
 def loftr_matches_batch(g1:np.ndarray, # (H, W) uint8 query image
                         g2s:list, # candidate images, (H, W) uint8 each (any sizes)
                         net, # kornia LoFTR in eval mode, on the device it should run on
@@ -222,32 +233,39 @@ def loftr_matches_batch(g1:np.ndarray, # (H, W) uint8 query image
             for t, j in enumerate(part): out[j] = (k0[b == t].float().numpy(), k1[b == t].float().numpy())
     return out
 
-# %% ../nbs/15a_spatial.ipynb #edaadb5d
-def _verified(p1, p2, model, thresh) -> dict:
-    H, mask = estimate_geometry(p1, p2, model, thresh)
+# %% ../nbs/15a_spatial.ipynb #3ad95e09
+def _verified(p1, p2, geometry, thresh) -> dict:
+    H, mask = estimate_geometry(p1, p2, geometry, thresh)
     return dict(inliers=int(mask.sum()), H=H, matches=np.hstack([np.float32(p1).reshape(-1, 2), np.float32(p2).reshape(-1, 2)]), mask=mask)
 
-def verify_features(f1:tuple, f2:tuple, # (kpts (n, 2), desc (n, D)) of the two images
-                    ratio:float=0.9, model:str='homography', thresh:float=4.0) -> dict:
+def verify_features(f1:tuple, # (kpts (n, 2), desc (n, D)) of image 1
+                    f2:tuple, # (kpts (m, 2), desc (m, D)) of image 2
+                    ratio:float=0.9, # ratio-test threshold, both ways
+                    geometry:str='homography', # 'homography' or 'affine'
+                    thresh:float=4.0, # inlier threshold, pixels
+                   ) -> dict:
     "Match two sets of local features and fit the geometry: dict(inliers, H, matches (m, 4), mask (m,))."
     ij = match_descriptors(f1[1], f2[1], ratio)
-    return _verified(f1[0][ij[:, 0]], f2[0][ij[:, 1]], model, thresh)
+    return _verified(f1[0][ij[:, 0]], f2[0][ij[:, 1]], geometry, thresh)
 
-def verify_pair(img1, img2, # images: PIL, (H, W[, 3]) uint8 arrays or paths
+# %% ../nbs/15a_spatial.ipynb #14e365ba
+def verify_pair(img1, # image 1: PIL, (H, W[, 3]) uint8 array or path
+                img2, # image 2, the same kinds
                 method:str='sv-sift', # 'sv-sift', 'sv-hardnet' or 'loftr'
                 max_kpts:int=1000, # keypoints per image (sparse methods)
                 ratio:float=0.9, # ratio-test threshold (sparse methods)
-                model:str='homography', # 'homography' or 'affine'
+                geometry:str='homography', # 'homography' or 'affine'
                 thresh:float=4.0, # inlier threshold, pixels
                 nets:tuple|None=None, # from local_nets(method); None: load them (pretrained, weights)
-                pretrained:bool=True, weights:dict|None=None,
+                pretrained:bool=True, # False: random weights (tests only)
+                weights:dict|None=None, # explicit weight files, e.g. {'hardnet8': PATH}
                ) -> dict:
     "Spatially verify one image pair: dict(inliers int, H (3, 3) or None, matches (m, 4) x1 y1 x2 y2, mask (m,))."
     nets = local_nets(method, pretrained, weights) if nets is None else nets
     g1, g2 = to_gray(img1), to_gray(img2)
-    if method == 'loftr': return _verified(*loftr_matches(g1, g2, nets[0]), model, thresh)
+    if method == 'loftr': return _verified(*loftr_matches(g1, g2, nets[0]), geometry, thresh)
     return verify_features(local_features(g1, method, max_kpts, nets), local_features(g2, method, max_kpts, nets),
-                           ratio, model, thresh)
+                           ratio, geometry, thresh)
 
 # %% ../nbs/15a_spatial.ipynb #54b1c5a4
 LOCAL_FORMAT, LOCAL_FILES = 'soi-local-features', ('offsets.npy', 'kpts.npy', 'desc.npy')
@@ -279,15 +297,17 @@ def extract_local_features(paths, # database image files
                            image_size:int=1024, # longer image side (as the global features)
                            max_kpts:int=1000, # keypoints per image
                            bbxs=None, # optional per-image crop boxes
-                           nets:tuple|None=None, pretrained:bool=True, weights:dict|None=None,
+                           nets:tuple|None=None, # from local_nets(method); None: load them
+                           pretrained:bool=True, # False: random weights (tests only)
+                           weights:dict|None=None, # explicit weight files, e.g. {'hardnet8': PATH}
                            overwrite:bool=False, # recompute even if `store` holds other settings
-                           progress:bool=False,
+                           progress:bool=False, # a tqdm bar over the images
                           ) -> LocalFeatureStore:
     "Extract local features of `paths` once into `store` (returned as is when already there with the same settings)."
     from tqdm import tqdm
     if method not in ('sv-sift', 'sv-hardnet'):
         raise ValueError(f"method: {method!r} stores no features; choose 'sv-sift' or 'sv-hardnet' "
-                         "(LoFTR matches image pairs densely: use spatial_rerank('loftr', ...) with features=None)")
+                         "(LoFTR matches image pairs densely: use spatial_rerank(..., method='loftr') with features=None)")
     paths, store = [str(p) for p in paths], Path(store)
     bbxs = [None] * len(paths) if bbxs is None else [None if b is None else [float(v) for v in b] for b in bbxs]
     want = dict(format=LOCAL_FORMAT, version=1, method=method, image_size=int(image_size), max_kpts=int(max_kpts),
@@ -341,38 +361,52 @@ def _check_store(features, method, dbpaths, image_size, max_kpts):
     if bad is not None: raise ValueError(f"features: image {bad} of {st.root} is {st.paths[bad]}, not {dbpaths[bad]}: another database?")
     return st
 
-def _check_first_stage(scores, ranks, nq, n_db):
-    S, R = np.asarray(scores), np.asarray(ranks)
-    if S.ndim != 2 or S.shape != R.shape or S.shape[0] != nq:
-        raise ShapeError(f"scores, ranks: expected the same ({nq}, k) shape (one row per query), got {S.shape} and {R.shape}")
-    if not np.issubdtype(R.dtype, np.integer): raise ShapeError(f"ranks: expected integer database indices, got {R.dtype}")
-    if R.size and (R.min() < -1 or R.max() >= n_db):
-        raise ShapeError(f"ranks: indices must lie in [0, {n_db}) (-1 = none), found [{R.min()}, {R.max()}]")
-    return R
+# %% ../nbs/15a_spatial.ipynb #405ce74c
+def check_first_stage(scores, # (n_queries, k) first-stage similarities, descending along each row
+                      ranks, # (n_queries, k) first-stage database indices (-1 = no candidate)
+                      n_queries:int, # number of queries: one row each
+                      n_db:int, # database size: indices lie in [0, n_db)
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    "Check the first stage a re-ranker is given; return (scores, ranks) as arrays (views when possible)."
+    R = check_ranks(ranks, 'ranks', n_queries=n_queries)            # shape, dtype, rows, duplicates, empty lists
+    if R.size and R.min() < -1: raise ShapeError(f"ranks: ids must be >= 0 (-1 = no result), found {R.min()}")
+    if R.size and R.max() >= n_db:
+        raise ShapeError(f"ranks: indices must lie in [0, {n_db}) (the database size), found {R.max()}; "
+                         "are they 1-based or from another database?")
+    S = np.asarray(scores)
+    if S.shape != R.shape: raise ShapeError(f"scores: expected the shape of ranks {R.shape}, got {S.shape}")
+    return S, R
 
 # %% ../nbs/15a_spatial.ipynb #a145ce79
-def spatial_rerank(method:str, # 'sv-sift', 'sv-hardnet' or 'loftr'
-                   qpaths, # query image files (n_queries)
+def spatial_rerank(qpaths, # query image files (n_queries)
                    dbpaths, # database image files (n_db)
                    scores, # (nq, k) first-stage similarities, descending
-                   ranks, # (nq, k) first-stage database indices
+                   ranks, # (nq, k) first-stage database indices (-1 = no candidate)
+                   *,
+                   method:str='sv-sift', # 'sv-sift', 'sv-hardnet' or 'loftr'
+                   top_k:int=100, # candidates verified and re-ordered per query
+                   geometry:str='homography', # the transformation fitted: 'homography' or 'affine'
                    qbbxs=None, # per-query box (x1, y1, x2, y2) or None; queries are cropped to it
-                   top_k:int=100, # K: candidates verified and re-ordered per query
                    image_size:int=1024, # longer image side for local features
                    features=None, # LocalFeatureStore (or its folder) of dbpaths; None: compute on the fly
-                   max_kpts:int=1000, ratio:float=0.9, model:str='homography', thresh:float=4.0,
-                   min_inliers:int=15, w:float=1.0, # the re-ranking rule (inlier_rerank)
-                   nets:tuple|None=None, pretrained:bool=True, weights:dict|None=None,
+                   max_kpts:int=1000, # keypoints per image (sparse methods)
+                   ratio:float=0.9, # ratio-test threshold (sparse methods)
+                   thresh:float=4.0, # inlier threshold, pixels
+                   min_inliers:int=15, # n_min of the re-ranking rule (inlier_rerank)
+                   w:float=1.0, # weight of an inlier (inlier_rerank)
+                   nets:tuple|None=None, # from local_nets(method); None: load them
+                   pretrained:bool=True, # False: random weights (tests only)
+                   weights:dict|None=None, # explicit weight files, e.g. {'hardnet8': PATH}
                    device:str|None=None, # where the networks run (when `nets` is None); None: the soi.config rule
                    batch:int=8, # LoFTR: (query, candidate) pairs per forward pass
-                   return_inliers:bool=False, # also return the (nq, K) inlier counts
-                   progress:bool=False,
+                   return_inliers:bool=False, # also return the (nq, top_k) inlier counts
+                   progress:bool=False, # a tqdm bar over the queries
                   ):
     "Spatially verify the top `top_k` of each query and re-rank them: new (scores, ranks) [, inliers]; inputs untouched."
     from tqdm import tqdm
     if method not in METHODS: raise ValueError(f"method: unknown method {method!r}; choose one of {', '.join(METHODS)}")
     nq, n_db = len(qpaths), len(dbpaths)
-    R = _check_first_stage(scores, ranks, nq, n_db)
+    scores, R = check_first_stage(scores, ranks, nq, n_db)
     if qbbxs is not None and len(qbbxs) != nq: raise ShapeError(f"qbbxs: expected {nq} boxes (one per query), got {len(qbbxs)}")
     if int(top_k) < 1: raise ValueError(f"top_k: expected a positive number of candidates, got {top_k}")
     if method == 'loftr' and features is not None: raise ValueError("features: LoFTR matches image pairs densely and uses no store; pass features=None")
@@ -391,32 +425,40 @@ def spatial_rerank(method:str, # 'sv-sift', 'sv-hardnet' or 'loftr'
         js = [j for j, i in enumerate(R[q, :K]) if i >= 0]
         if method == 'loftr':   # the query against its candidates, `batch` pairs of one size per pass
             for j, pq in zip(js, loftr_matches_batch(gq, [db(R[q, j]) for j in js], nets[0], batch)):
-                inl[q, j] = _verified(*pq, model, thresh)['inliers']
+                inl[q, j] = _verified(*pq, geometry, thresh)['inliers']
             continue
         fq = local_features(gq, method, max_kpts, nets)
-        for j in js: inl[q, j] = verify_features(fq, db(R[q, j]), ratio, model, thresh)['inliers']
+        for j in js: inl[q, j] = verify_features(fq, db(R[q, j]), ratio, geometry, thresh)['inliers']
     S, Rn = inlier_rerank(scores, R, inl, min_inliers, w)
     return (S, Rn, inl) if return_inliers else (S, Rn)
 
 # %% ../nbs/15a_spatial.ipynb #f02b6b94
 def local_store_path(global_store:str|Path, # the global feature store folder of the database
-                     method:str, image_size:int, max_kpts:int) -> Path:
+                     method:str, # 'sv-sift' or 'sv-hardnet'
+                     image_size:int, # longer image side of the local features
+                     max_kpts:int, # keypoints per image
+                    ) -> Path:
     "Folder of the local features beside a global store: <global_store>-local-<method>-<image_size>-<max_kpts>."
     g = Path(global_store)
     return g.with_name(f'{g.name}-local-{method}-{int(image_size)}-{int(max_kpts)}')
 
 def spatial_rerank_dataset(ds, # RetrievalDataset (query_paths, bbxs, db_paths)
-                           scores, ranks, # (nq, k) first stage
+                           scores, # (nq, k) first-stage similarities
+                           ranks, # (nq, k) first-stage database indices
+                           *,
                            method:str='sv-sift', # 'sv-sift', 'sv-hardnet' or 'loftr'
                            store:str|Path|None=None, # local-feature store folder (sparse methods); None: on the fly
-                           image_size:int=1024, max_kpts:int=1000,
-                           pretrained:bool=True, weights:dict|None=None, progress:bool=False,
+                           image_size:int=1024, # longer image side
+                           max_kpts:int=1000, # keypoints per image
+                           pretrained:bool=True, # False: random weights (tests only)
+                           weights:dict|None=None, # explicit weight files, e.g. {'hardnet8': PATH}
+                           progress:bool=False, # tqdm bars
                            device:str|None=None, # where the networks run; None: the soi.config rule
-                           **kwargs, # top_k, min_inliers, w, ratio, model, thresh, batch, return_inliers (spatial_rerank)
+                           **kwargs, # top_k, geometry, min_inliers, w, ratio, thresh, batch, return_inliers (spatial_rerank)
                           ):
     "`spatial_rerank` over a benchmark, with the database local features extracted once into `store`."
     nets = local_nets(method, pretrained, weights, device)
     feats = None if store is None or method == 'loftr' else extract_local_features(
         ds.db_paths, method, store, image_size, max_kpts, nets=nets, progress=progress)
-    return spatial_rerank(method, ds.query_paths, ds.db_paths, scores, ranks, qbbxs=ds.bbxs, image_size=image_size,
+    return spatial_rerank(ds.query_paths, ds.db_paths, scores, ranks, method=method, qbbxs=ds.bbxs, image_size=image_size,
                           features=feats, max_kpts=max_kpts, nets=nets, progress=progress, **kwargs)
