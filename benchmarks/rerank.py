@@ -15,7 +15,7 @@ are measured (tracemalloc: numpy allocations; torch buffers are not counted).
 import argparse, datetime, os, sys, time, tracemalloc
 import numpy as np
 from soi.config import add_config_args, config_from_args
-from soi.data import open_dataset
+from soi.data_custom import open_dataset
 from soi.evaluate import evaluate_revisited
 from soi.index import knn, search
 from soi.rerank import alpha_qe, dba, diffusion, diffusion_offline, k_reciprocal

@@ -26,7 +26,7 @@ def main():
     ap.add_argument('--bench-root', default=None)
     a = add_config_args(ap).parse_args(); cfg = config_from_args(a)
     from soi.toy import build_toy
-    from soi.data import open_dataset
+    from soi.data_custom import open_dataset
     from soi.model import create_model
     from soi.extract import extract_to_store, load_features
     from soi.index import knn

@@ -13,7 +13,8 @@ the one-off database extraction time. sv-hardnet and loftr need their weights in
 import argparse, json, os, time
 import numpy as np
 from soi.config import add_config_args, config_from_args
-from soi.data import open_dataset, load_image
+from soi.data_custom import open_dataset
+from soi.data import load_image
 from soi.evaluate import evaluate_revisited
 from soi.index import knn
 from soi.spatial import METHODS, extract_local_features, local_nets, spatial_rerank

@@ -169,7 +169,8 @@ def main(argv=None):
     ap.add_argument('--out', default=str(Path(__file__).parent/'results'/'superglobal'), help='output stem (.json, .md)')
     a = add_config_args(ap).parse_args(argv); cfg = config_from_args(a)
     from soi.toy import build_toy
-    from soi.data import open_dataset, add_distractors
+    from soi.data_custom import open_dataset
+    from soi.data import add_distractors
     root = Path(a.bench_root) if a.bench_root else cfg.data/'i13-superglobal'; name = 'toy-small'
     load0 = os.getloadavg()[0]
     if not (root/'test'/name/f'gnd_{name}.pkl').exists(): build_toy(root/'test'/name, 'small', distractors=a.distractors, overwrite=True)

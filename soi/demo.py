@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 from .config import get_config, seed_everything, add_config_args, config_from_args
 from .toy import ensure_toy
-from .data import open_dataset
+from .data_custom import open_dataset
 from .model import create_model
 from .extract import extract_to_store, load_features
 from .evaluate import evaluate_revisited, results_row
 from .index import knn
 from .report import save_table
-from .train import recipes, train
+from .train import recipes
+from .train_loop import train
 from .spatial import extract_local_features
 from .rerank import rerank as rerank_with, rerank_dataset
 from .engine import build_collection

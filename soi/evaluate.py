@@ -346,7 +346,7 @@ def cli_evaluate(argv:list[str]|None=None, # command-line arguments (None: sys.a
     args = add_config_args(p).parse_args(argv)
     args.device = args.device or 'cpu'   # evaluation is numpy only: don't import torch just to pick a device
     try:
-        from soi.data import open_dataset
+        from soi.data_custom import open_dataset
         ds = open_dataset(args.dataset, config_from_args(args).data)
         ds, notes = account_failures(ds, read_ranking_info(args.ranks))
         res = evaluate_dataset(load_ranks(args.ranks, args.layout), ds, tuple(args.kappas))

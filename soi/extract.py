@@ -313,7 +313,7 @@ def _jobs(args, cfg) -> list[tuple[str, list, list|None, Path]]:
                        and (p.is_file() or p.is_symlink()))
         if not paths: raise FileNotFoundError(f"--images {d}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found")
         return [('images', paths, None, out)]
-    from soi.data import open_dataset
+    from soi.data_custom import open_dataset
     ds = open_dataset(args.dataset, cfg)
     qb = ds.bbxs if any(b is not None for b in ds.bbxs) else None
     jobs = [] if args.queries else [('db', ds.db_paths, None, out/'db')]
@@ -323,7 +323,7 @@ def _parser():
     from soi.config import add_config_args
     p = argparse.ArgumentParser(prog='soi extract', description='Extract global descriptors into a feature store (resumable).')
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument('--dataset', help='benchmark name or folder (soi.data.open_dataset): writes OUT/db and OUT/queries')
+    src.add_argument('--dataset', help='benchmark name or folder (soi.data_custom.open_dataset): writes OUT/db and OUT/queries')
     src.add_argument('--images', help='a folder of images (searched recursively): writes the store OUT')
     p.add_argument('--model', help="model name (soi.model.list_models()); default: the checkpoint's, else resnet101-soi")
     p.add_argument('--weights', help="checkpoint file, or 'imagenet' (default: random initialisation)")

@@ -17,7 +17,7 @@ import inspect
 from .spatial import check_first_stage, spatial_rerank, spatial_rerank_dataset, local_store_path
 from .index import load_store_rows
 from .store import check_compatible
-from .data import open_dataset
+from .data_custom import open_dataset
 from .config import add_config_args, config_from_args
 from .core import save_npy
 

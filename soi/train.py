@@ -64,7 +64,7 @@ class TrainConfig:
     weight_decay: float = 1e-6              # weight decay of the optimizer
     freeze_upto: str|None = None            # freeze stages conv1..this, e.g. 'layer3' (SOLAR's conv4); None = none
     seed: int = 0                           # seeds python, numpy and torch (and the tuple sampling)
-    val_dataset: str|None = 'toy-small'     # soi.data.open_dataset name evaluated every val_every epochs
+    val_dataset: str|None = 'toy-small'     # soi.data_custom.open_dataset name evaluated every val_every epochs
     val_every: int = 2                      # epochs between validations (and after the last)
     val_image_size: int = 160               # longer image side for validation
     amp: bool = True                        # bf16 autocast on CUDA and on CPUs with bf16 units (soi.config.cpu_bf16; else fp32)

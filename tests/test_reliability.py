@@ -252,7 +252,7 @@ TRAIN = r'''
 import sys, torch
 sys.path.insert(0, sys.argv[1])
 from test_train_resume import tiny_config, fresh_net
-from soi.train import train
+from soi.train_loop import train
 from soi.cli import error_message
 torch.set_num_threads(1)
 data, out, resume, save = sys.argv[2:6]
