@@ -49,7 +49,7 @@ for gpath in GRIDS:
         TARGETS += outs
 
 if EXTRAS:
-    rule rmac_regions:  # the R-MAC grid figure of 06_pooling
+    rule rmac_regions:  # the R-MAC grid figure of 07_pooling
         input: str(ROOT/'nbs/experiments/rmac_regions.ipynb'), str(ROOT/'soi/pooling.py')
         output: figure_files('pooling/rmac_regions')
         params: root=str(ROOT), log=str(RES/'runs'/'figures'/'rmac_regions.ipynb')

@@ -1,6 +1,6 @@
 """Open every page of the HTML site in headless Chromium: no console error, no failed request, maths rendered.
 
-  python tools/check_site.py _site [--screenshot figures/docs/site.png --page 06_pooling]
+  python tools/check_site.py _site [--screenshot figures/docs/site.png --page 07_pooling]
 
 Uses Playwright from pip with Debian's Chromium (tools/ensure_chromium.sh), never `playwright install`.
 A page with maths passes when MathJax has typeset it: no `$...$` or `\\(...\\)` source is left in the text and

@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The subset: the notebooks whose code depends most on the floors (pandas/jinja2 tables, tarfile filters, scipy cg,
 # kornia/OpenCV spatial verification, memory-mapped stores, pandas CSVs, fastcore docments, FAISS, the report).
-NOTEBOOKS = ['01_core', '01a_report', '02a_data_custom', '03_download', '10a_store', '11_index', '13_mining', '15_rerank', '15a_spatial',
+NOTEBOOKS = ['01_core', '01a_report', '03a_data_custom', '02_download', '10_store', '13_index', '15_mining', '18_rerank', '17_spatial',
              '85_doctor']
 LINKED = ('torch', 'torchvision')   # taken from --torch-from, not installed at their floors
 # Constraints on the test tools only (not on soi): IPython 9 removed pylabtools.backend2gui, which matplotlib 3.8

@@ -4,7 +4,7 @@ Markdown cells are copied; code cells are shown as python blocks with their text
 starting with `#| hide`. A markdown line `<!-- include: results/tables/x.md -->` is followed by that file (a table
 written by soi.report.save_table) up to `<!-- end include -->`: the block is refreshed in nbs/index.ipynb itself
 (so the notebook shows the same tables as the README) and copied to the README, so numbers are never typed.
-Links are written relative to nbs/ in the notebook (`06_pooling.ipynb`, `../figures/x.png`) and rewritten relative
+Links are written relative to nbs/ in the notebook (`07_pooling.ipynb`, `../figures/x.png`) and rewritten relative
 to the repository root for the README. `--check` exits 1 when README.md or the include blocks are stale.
 """
 import re, sys
