@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse, sys
 from pathlib import Path
 import numpy as np
-from .core import ShapeError, check_ranks
+from .config import add_config_args, config_from_args
+from .core import ShapeError, check_ranks, ranks_from_revisitop, debugging
+from .data_custom import open_dataset
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'compute_map_loop', 'compute_map', 'evaluate_revisited', 'map_at_k', 'label_map', 'format_revisited',
@@ -277,7 +279,6 @@ def load_ranks(path:str|Path, # a .npy file written by np.save
                layout:str='soi', # 'soi': (n_queries, n_ranked) rows; 'revisitop': (n_db, n_queries) columns
               ) -> np.ndarray:
     "Load a ranking file as soi's (n_queries, n_ranked) rows."
-    from soi.core import ranks_from_revisitop
     if layout not in ('soi', 'revisitop'): raise ValueError(f"layout: expected 'soi' or 'revisitop', got {layout!r}")
     path = Path(path)
     if not path.is_file():
@@ -335,7 +336,6 @@ def account_failures(ds, # the RetrievalDataset the ranking is evaluated on
 def cli_evaluate(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
                 ) -> int:
     "`soi evaluate`: evaluate a ranking file on a benchmark and print the table."
-    from soi.config import add_config_args, config_from_args
     p = argparse.ArgumentParser(prog='soi evaluate', description='Evaluate a ranking file on a benchmark '
                                 '(revisited E/M/H mAP and mP@k, GLDv2 mAP@100, label mAP).')
     p.add_argument('--dataset', required=True, help='benchmark name (roxford5k, rparis6k, gldv2, toy-tiny, ...) or folder')
@@ -346,12 +346,10 @@ def cli_evaluate(argv:list[str]|None=None, # command-line arguments (None: sys.a
     args = add_config_args(p).parse_args(argv)
     args.device = args.device or 'cpu'   # evaluation is numpy only: don't import torch just to pick a device
     try:
-        from soi.data_custom import open_dataset
         ds = open_dataset(args.dataset, config_from_args(args).data)
         ds, notes = account_failures(ds, read_ranking_info(args.ranks))
         res = evaluate_dataset(load_ranks(args.ranks, args.layout), ds, tuple(args.kappas))
     except (FileNotFoundError, ValueError) as e:
-        from soi.core import debugging
         if debugging(): raise
         hint = ' (here: pass --layout revisitop)' if 'ranks_from_revisitop' in str(e) else ''
         print(f"soi evaluate: error: {e}{hint}", file=sys.stderr); return 2

@@ -9,7 +9,11 @@ from __future__ import annotations
 import argparse, os, sys
 from pathlib import Path
 import numpy as np
-from .core import ShapeError, sha256_file
+from .config import default_device, resolve_precision, add_config_args, config_from_args, seed_everything
+from .core import ShapeError, sha256_file, debugging
+from .data import load_image, ImageLoadError, format_failures
+from .data_custom import IMAGE_EXTS, open_dataset
+from .model import create_model, load_checkpoint, CHECKPOINT_FORMAT, _read
 from .store import (store_meta, open_store, shard_ranges, write_shard, shard_done, finalize_store,
                        load_features, read_manifest)
 
@@ -70,7 +74,6 @@ class ImageList:
     def __len__(self): return len(self.ids)
     def __getitem__(self, j):
         import torch
-        from soi.data import load_image, ImageLoadError
         i = self.ids[j]
         try: im = load_image(self.paths[i], self.image_size, None if self.bbxs is None else self.bbxs[i])
         except ImageLoadError as e: return i, None, str(e)
@@ -96,7 +99,6 @@ def size_batches(items, # iterable of (index, (C, H, W) tensor)
 # %% ../nbs/12_extract.ipynb #8734d5c8
 def _device(device):
     import torch
-    from soi.config import default_device
     return torch.device(device or default_device())
 
 CPU_BATCH_PIXELS = 800_000  # CPU batches hold about this many pixels (measured: 1 image at 1024x768, 4 at 512x384)
@@ -108,7 +110,6 @@ def plan_precision(device=None, # torch device (default: soi.config's)
                    batch_size:int|None=None, # None: 32 on CUDA; on CPU as many images as fit CPU_BATCH_PIXELS
                   ) -> dict:
     "How extraction runs on `device`: {'device', 'precision', 'amp', 'channels_last', 'batch_size' (int or (H, W) -> int)}."
-    from soi.config import resolve_precision
     dev = _device(device)
     prec = resolve_precision(precision, dev) if amp is None else ('bf16' if amp else 'fp32')
     cl = (dev.type == 'cuda' or prec == 'bf16') if channels_last is None else channels_last
@@ -212,7 +213,6 @@ def extract_features(net, # soi model (or nn.Module with .meta: mean, std, outpu
     finally:
         if was: net.train()
     if failed:
-        from soi.data import ImageLoadError, format_failures
         raise ImageLoadError(format_failures([(i, paths[i], r) for i, r in failed], len(paths)).replace('and were skipped', '') +
                              "\nfix or remove them, or use extract_to_store, which skips and lists them")
     return X
@@ -306,21 +306,18 @@ def _jobs(args, cfg) -> list[tuple[str, list, list|None, Path]]:
     "(label, paths, bbxs, store) for each store the command writes."
     out = Path(args.out)
     if args.images:
-        from soi.data_custom import IMAGE_EXTS
         d = Path(args.images).resolve()   # absolute paths: the manifest resolves from any directory
         if not d.is_dir(): raise FileNotFoundError(f"--images {d}: not a folder of images")
         paths = sorted(p for p in d.rglob('*') if (p.suffix.lower() in IMAGE_EXTS or not p.suffix)   # SfM-120k names have no extension
                        and (p.is_file() or p.is_symlink()))
         if not paths: raise FileNotFoundError(f"--images {d}: no image files ({', '.join(sorted(IMAGE_EXTS))}) found")
         return [('images', paths, None, out)]
-    from soi.data_custom import open_dataset
     ds = open_dataset(args.dataset, cfg)
     qb = ds.bbxs if any(b is not None for b in ds.bbxs) else None
     jobs = [] if args.queries else [('db', ds.db_paths, None, out/'db')]
     return jobs + [('queries', ds.query_paths, qb, out/'queries')]
 
 def _parser():
-    from soi.config import add_config_args
     p = argparse.ArgumentParser(prog='soi extract', description='Extract global descriptors into a feature store (resumable).')
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument('--dataset', help='benchmark name or folder (soi.data_custom.open_dataset): writes OUT/db and OUT/queries')
@@ -351,7 +348,6 @@ def _parser():
 # %% ../nbs/12_extract.ipynb #68a2698f
 def _model(args, create_model, **overrides):
     "The network: a soi checkpoint's own model and config for --weights (a conflicting --model is refused), else create_model; `overrides` (ModelConfig fields) apply to either."
-    from soi.model import load_checkpoint, CHECKPOINT_FORMAT, _read
     if args.weights and args.weights != 'imagenet':
         ck = _read(args.weights, '--weights')
         if isinstance(ck, dict) and ck.get('format') == CHECKPOINT_FORMAT:
@@ -366,8 +362,6 @@ def _model(args, create_model, **overrides):
 def cli_extract(argv:list[str]|None=None) -> int:
     "`soi extract`: descriptors of a benchmark or an image folder into feature stores (torchrun-aware)."
     import torch.distributed as dist
-    from soi.config import config_from_args, seed_everything
-    from soi.model import create_model
     args = _parser().parse_args(argv); cfg = config_from_args(args)
     rank, world = init_distributed(); own = world > 1
     try:
@@ -383,7 +377,6 @@ def cli_extract(argv:list[str]|None=None) -> int:
                                  msp=args.msp, compile=args.compile, checkpoint=ck, overwrite=args.overwrite,
                                  precision=args.precision)
             except (ValueError, FileExistsError) as e:
-                from soi.core import debugging
                 if debugging(): raise
                 print(f"soi extract: error: {e}", file=sys.stderr); return 2
             if rank == 0:

@@ -356,10 +356,6 @@ def load_rows(path:str|Path, # a feature store folder (soi extract) or a .npy fi
     p = Path(path)
     if p.is_file() and p.suffix == '.npy': return check_rows(np.load(p, mmap_mode='r'), name)
     if p.is_dir():
-        try: from soi.extract import load_features
-        except ImportError as e:
-            raise ImportError(f"{name}: {p} is a folder (a feature store?) but soi.extract is not available; "
-                              "pass a .npy file of (N, D) rows instead") from e
         return check_rows(load_features(p)[0], name)
     raise FileNotFoundError(f"{name}: {p} not found; pass a feature store folder (from `soi extract`) "
                             "or a .npy file of (N, D) descriptor rows")
