@@ -171,6 +171,29 @@ def _batch_input(b, # [(index, (3, H, W) uint8 image), ...] of one size
     x = normalize_images(torch.stack([t for _, t in b]).to(dev, non_blocking=True), meta['mean'], meta['std'])
     return x.contiguous(memory_format=torch.channels_last) if cl else x
 
+# %% ../nbs/12_extract.ipynb #5addda9d
+def _image_loader(paths, # all image files
+                  ids, # the input indices to load
+                  image_size:int, # longer side (downscale only)
+                  bbxs, # per-path crop boxes or None
+                  workers:int, # DataLoader worker processes
+                  dev, # torch device (pinned memory on CUDA)
+                 ):
+    "A DataLoader yielding `(index, image or None, error)` for each of `ids` (ImageList, no batching)."
+    from torch.utils.data import DataLoader
+    return DataLoader(ImageList(paths, image_size, bbxs, ids), batch_size=None, num_workers=workers,
+                      pin_memory=dev.type == 'cuda', prefetch_factor=4 if workers else None)
+
+def _sorted_rows(kept:list, # input indices in the order they were computed
+                 outs:list, # (n_b, D) float tensors, one per batch, in the same order
+                 dim:int, # D, for an empty result
+                ):
+    "`(ids, X)` sorted by input index: int64 ids and the matching float32 numpy rows."
+    import torch
+    X = torch.cat(outs).cpu().numpy() if outs else np.zeros((0, dim), np.float32)
+    order = np.argsort(kept, kind='stable')
+    return np.asarray(kept, dtype=np.int64)[order], X[order]
+
 # %% ../nbs/12_extract.ipynb #2767d9e4
 def _extract_ids(fwd, # the forward callable (prepare_net)
                  meta:dict, # the network's meta ('mean', 'std', 'outputdim')
@@ -189,12 +212,9 @@ def _extract_ids(fwd, # the forward callable (prepare_net)
                 ):
     "Rows for the input indices `ids`: (kept ids sorted, (n, D) float32 numpy, [(index, reason), ...])."
     import torch
-    from torch.utils.data import DataLoader
     plan = plan_precision(device, amp=amp, channels_last=channels_last, batch_size=batch_size)
     dev, amp, cl, batch_size = plan['device'], plan['amp'], plan['channels_last'], plan['batch_size']
-    ds = ImageList(paths, image_size, bbxs, ids)
-    dl = DataLoader(ds, batch_size=None, num_workers=workers, pin_memory=dev.type == 'cuda',
-                    prefetch_factor=4 if workers else None)
+    dl = _image_loader(paths, ids, image_size, bbxs, workers, dev)
     failed, kept, outs = [], [], []
     with torch.inference_mode():
         for b in size_batches(_loaded(dl, failed, progress), batch_size):
@@ -202,9 +222,7 @@ def _extract_ids(fwd, # the forward callable (prepare_net)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
                 outs.append(multiscale(fwd, x, scales, msp).float())   # (n_b, D)
             kept += [i for i, _ in b]
-    X = torch.cat(outs).cpu().numpy() if outs else np.zeros((0, meta['outputdim']), np.float32)
-    order = np.argsort(kept, kind='stable')
-    return np.asarray(kept, dtype=np.int64)[order], X[order], failed
+    return *_sorted_rows(kept, outs, meta['outputdim']), failed
 
 # %% ../nbs/12_extract.ipynb #e2ee8f71
 def _check_inputs(net, # the network (needs .meta)
@@ -290,7 +308,30 @@ def init_distributed(device:str|None=None, # the device this process will use (s
         dist.init_process_group(dist_backend(device))   # env:// rendezvous: MASTER_ADDR/PORT, RANK, WORLD_SIZE
     return dist_info()
 
-# %% ../nbs/12_extract.ipynb #82d7bb1f
+# %% ../nbs/12_extract.ipynb #30e30374
+def _job_meta(net_meta:dict, # the network's meta
+              scales, # multi-scale factors
+              image_size:int, # longer side
+              msp:float, # multi-scale power
+              checkpoint:str|None, # weights file (hashed with sha256) or a tag (kept as is)
+              whitening:str|None, # whitening applied to the features
+              use_amp:bool, # bfloat16 autocast
+             ) -> dict:
+    "The store manifest's description of this job (store_meta) with the precision used."
+    ck = sha256_file(checkpoint) if checkpoint and Path(checkpoint).is_file() else checkpoint
+    meta = store_meta(net_meta, scales, image_size, msp, checkpoint=ck, whitening=whitening)
+    meta['precision'] = 'bfloat16' if use_amp else 'float32'
+    return meta
+
+def _close_shared(store:Path, # the store folder
+                  rank:int, # this process' rank
+                 ):
+    "Wait for every rank's shards, let rank 0 finalize the store, and wait for that."
+    _barrier()
+    if rank == 0: finalize_store(store)
+    _barrier()
+
+# %% ../nbs/12_extract.ipynb #2fa3a691
 def _open_shared(store:Path, # the store folder
                  meta:dict, # store_meta of this job
                  paths, # image files, in row order
@@ -346,9 +387,7 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
     if device is None and world > 1 and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', rank)}"
     plan = plan_precision(device, precision, amp, channels_last, batch_size)
     dev, use_amp, channels_last, batch_size = plan['device'], plan['amp'], plan['channels_last'], plan['batch_size']
-    ck = sha256_file(checkpoint) if checkpoint and Path(checkpoint).is_file() else checkpoint
-    meta = store_meta(net.meta, scales, image_size, msp, checkpoint=ck, whitening=whitening)
-    meta['precision'] = 'bfloat16' if use_amp else 'float32'
+    meta = _job_meta(net.meta, scales, image_size, msp, checkpoint, whitening, use_amp)
     _open_shared(store, meta, paths, bbxs, shard_size, overwrite, rank)
     plan, todo = _shards_todo(store, len(paths), shard_size, rank, world, progress)
     fwd = prepare_net(net, dev, channels_last, compile, fold_bn=use_amp)
@@ -359,9 +398,7 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
                                           bbxs=bbxs, batch_size=batch_size, workers=workers, device=dev, msp=msp,
                                           amp=use_amp, channels_last=channels_last, progress=bar)
             write_shard(store, k, X, ids, failed, paths=paths)
-    _barrier()
-    if rank == 0: finalize_store(store)
-    _barrier()
+    _close_shared(store, rank)
     return store
 
 # %% ../nbs/12_extract.ipynb #89ad4d80
