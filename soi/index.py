@@ -43,6 +43,25 @@ def _compute_dtype(a, b, device):
     return torch.float32
 
 # %% ../nbs/13_index.ipynb #4cc988fb
+def _scan_topk(scores, # (x0, x1) -> (qb, x1 - x0) scores of the queries against database rows x0:x1
+               N:int, # database rows
+               chunk:int, # database rows per call of `scores`
+               k:int, # candidates to keep per query
+              ):
+    "Running top-`k` over the database in chunks: (scores (qb, min(k, N)), row ids), best first."
+    import torch
+    bs = bi = None
+    for x0 in range(0, N, chunk):
+        s = scores(x0, x0 + chunk)
+        ts, ti = s.topk(min(k, s.shape[1]), dim=1)
+        ti = ti + x0
+        if bs is not None:                                      # merge with the running top-k
+            ts, ti = torch.cat([bs, ts], 1), torch.cat([bi, ti], 1)
+            ts, j = ts.topk(min(k, ts.shape[1]), dim=1); ti = ti.gather(1, j)
+        bs, bi = ts, ti
+    return bs, bi
+
+# %% ../nbs/13_index.ipynb #bf37a066
 def knn(Q, # (nq, D) query rows (numpy or torch; fp16/fp32/fp64)
         X, # (N, D) database rows
         k:int, # neighbours per query; k > N pads with id -1 and score -inf
@@ -67,15 +86,7 @@ def knn(Q, # (nq, D) query rows (numpy or torch; fp16/fp32/fp64)
     S = torch.full((nq, k), -math.inf, dtype=torch.float32); I = torch.full((nq, k), -1, dtype=torch.int64)
     for q0 in range(0, nq if N else 0, qb):
         q = Qt[q0:q0 + qb].to(dev, dt)                           # (qb, D)
-        bs = bi = None
-        for x0 in range(0, N, chunk):
-            s = q @ Xt[x0:x0 + chunk].to(dev, dt).T               # (qb, D) @ (D, c) -> (qb, c)
-            ts, ti = s.topk(min(kk, s.shape[1]), dim=1)
-            ti = ti + x0
-            if bs is not None:                                      # merge with the running top-k
-                ts, ti = torch.cat([bs, ts], 1), torch.cat([bi, ti], 1)
-                ts, j = ts.topk(min(kk, ts.shape[1]), dim=1); ti = ti.gather(1, j)
-            bs, bi = ts, ti
+        bs, bi = _scan_topk(lambda a, b: q @ Xt[a:b].to(dev, dt).T, N, chunk, kk)   # (qb, D) @ (D, c) -> (qb, c)
         S[q0:q0 + qb, :kk], I[q0:q0 + qb, :kk] = bs.float().cpu(), bi.cpu()
     return S.numpy(), I.numpy()
 
@@ -89,7 +100,28 @@ def bf16_rows(X, # (N, D) rows (numpy or torch)
     for i in range(0, len(Xt), block): out[i:i + block].copy_(Xt[i:i + block])
     return out
 
-# %% ../nbs/13_index.ipynb #8f709d36
+# %% ../nbs/13_index.ipynb #3248cc32
+def _rescore(Xt, # (N, D) database rows (torch)
+             bi, # (qb, c) candidate row ids
+             q, # (qb, D) float32 queries on the device
+             kk:int, # how many to keep
+            ):
+    "Exact float32 scores of the candidates: (top-`kk` scores, their ids, all candidates' scores (qb, c))."
+    import torch
+    rows = Xt[bi.cpu().reshape(-1) if not Xt.is_cuda else bi.reshape(-1)].to(q.device, torch.float32)
+    ex = (rows.reshape(len(q), -1, q.shape[1]) @ q[:, :, None])[..., 0]   # exact scores of the candidates
+    es, j = ex.topk(kk, dim=1)
+    return es, bi.gather(1, j), ex
+
+def _unsure(ex, # (qb, c) exact scores of the candidates
+            bs, # (qb, c) their approximate (bf16) scores, descending
+            es, # (qb, kk) the exact top-kk scores
+           ):
+    "Queries where a row left out of the candidates could beat the k-th: its approximate score, plus 4x the largest error seen, reaches it."
+    err = (ex - bs).abs().amax(1)
+    return es[:, -1] <= bs[:, -1] + 4 * err + 1e-6
+
+# %% ../nbs/13_index.ipynb #ea2d31b7
 def knn_fast(Q, # (nq, D) query rows
              X, # (N, D) database rows (the exact scores are computed from these)
              k:int, # neighbours per query
@@ -110,22 +142,11 @@ def knn_fast(Q, # (nq, D) query rows
     S = torch.full((nq, k), -math.inf, dtype=torch.float32); I = torch.full((nq, k), -1, dtype=torch.int64)
     redo = []
     for q0 in range(0, nq if N else 0, qb):
-        q = Qt[q0:q0 + qb].to(dev, torch.float32); ql = q.to(torch.bfloat16); bs = bi = None
-        for x0 in range(0, N, chunk):
-            xl = (X_low if X_low is not None else Xt)[x0:x0 + chunk].to(dev, torch.bfloat16)
-            s = (ql @ xl.T).float()                                        # (qb, c), fp32 accumulation
-            ts, ti = s.topk(min(kc, s.shape[1]), dim=1); ti = ti + x0
-            if bs is not None:
-                ts, ti = torch.cat([bs, ts], 1), torch.cat([bi, ti], 1)
-                ts, j = ts.topk(min(kc, ts.shape[1]), dim=1); ti = ti.gather(1, j)
-            bs, bi = ts, ti
-        rows = Xt[bi.cpu().reshape(-1) if not Xt.is_cuda else bi.reshape(-1)].to(dev, torch.float32)
-        ex = (rows.reshape(len(q), -1, D) @ q[:, :, None])[..., 0]          # exact scores of the candidates
-        es, j = ex.topk(kk, dim=1); ei = bi.gather(1, j)
+        q = Qt[q0:q0 + qb].to(dev, torch.float32); ql = q.to(torch.bfloat16); Xs = X_low if X_low is not None else Xt
+        bs, bi = _scan_topk(lambda a, b: (ql @ Xs[a:b].to(dev, torch.bfloat16).T).float(), N, chunk, kc)  # fp32 accumulation
+        es, ei, ex = _rescore(Xt, bi, q, kk)
         if kc < N:                                                          # could a row left out beat the k-th?
-            err = (ex - bs).abs().amax(1)
-            bad = es[:, -1] <= bs[:, -1] + 4 * err + 1e-6
-            redo += (torch.nonzero(bad).flatten().cpu() + q0).tolist()
+            redo += (torch.nonzero(_unsure(ex, bs, es)).flatten().cpu() + q0).tolist()
         S[q0:q0 + qb, :kk], I[q0:q0 + qb, :kk] = es.cpu(), ei.cpu()
     if redo:                                                                # rare: search these queries in fp32
         s2, i2 = knn(Qt[redo], Xt, k, chunk=chunk, device=dev, precision='fp32')
