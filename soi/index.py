@@ -136,11 +136,10 @@ def knn_fast(Q, # (nq, D) query rows
     if X_low is not None and tuple(X_low.shape) != tuple(Xt.shape): raise ShapeError(
         f"X_low: expected a bf16 copy of X with shape {tuple(Xt.shape)}, got {tuple(X_low.shape)}")
     dev = torch.device(device if device is not None else (Qt.device if Qt.is_cuda else 'cpu'))
-    (nq, D), N, k = Qt.shape, Xt.shape[0], int(k)
+    (nq, D), N, k = Qt.shape, Xt.shape[0], int(k); redo = []
     kk = min(k, N); kc = min(N, k + (max(k, 32) if extra is None else int(extra))); qb = min(max(nq, 1), 4096)
     chunk = int(chunk or min(max(N, 1), max(4096, 2**27 // (D + qb))))
     S = torch.full((nq, k), -math.inf, dtype=torch.float32); I = torch.full((nq, k), -1, dtype=torch.int64)
-    redo = []
     for q0 in range(0, nq if N else 0, qb):
         q = Qt[q0:q0 + qb].to(dev, torch.float32); ql = q.to(torch.bfloat16); Xs = X_low if X_low is not None else Xt
         bs, bi = _scan_topk(lambda a, b: (ql @ Xs[a:b].to(dev, torch.bfloat16).T).float(), N, chunk, kc)  # fp32 accumulation
@@ -192,20 +191,24 @@ class SoiIndex:
         return (f"SoiIndex(factory={self.factory!r}, dim={self.dim}, ntotal={self.ntotal}, metric={self.metric!r}"
                 f"{', params=' + repr(self.params) if self.params else ''}{', gpu' if self.gpu else ''})")
 
-    def set_params(self, **params):
-        "Set search-time parameters (FAISS ParameterSpace names such as nprobe, efSearch; exact: chunk, device)."
-        if self.exact:
-            if bad := set(params) - {'chunk', 'device', 'precision'}:
-                raise ValueError(f"{sorted(bad)}: not parameters of factory='exact' (it takes chunk=, device=, precision=)")
-        else:
-            faiss = _faiss()
-            ps = faiss.GpuParameterSpace() if self.gpu else faiss.ParameterSpace()
-            for k, v in params.items():
-                try: ps.set_index_parameter(self.index, k, v)
-                except RuntimeError as e:
-                    raise ValueError(f"{k}={v!r}: not a search parameter of factory={self.factory!r} "
-                                     "(IVF takes nprobe, HNSW efSearch)") from e
-        self.params.update(params); return self
+# %% ../nbs/13_index.ipynb #ac6f10ef
+@patch
+def set_params(self:SoiIndex,
+               **params, # name=value search-time parameters
+              ):
+    "Set search-time parameters (FAISS ParameterSpace names such as nprobe, efSearch; exact: chunk, device)."
+    if self.exact:
+        if bad := set(params) - {'chunk', 'device', 'precision'}:
+            raise ValueError(f"{sorted(bad)}: not parameters of factory='exact' (it takes chunk=, device=, precision=)")
+    else:
+        faiss = _faiss()
+        ps = faiss.GpuParameterSpace() if self.gpu else faiss.ParameterSpace()
+        for k, v in params.items():
+            try: ps.set_index_parameter(self.index, k, v)
+            except RuntimeError as e:
+                raise ValueError(f"{k}={v!r}: not a search parameter of factory={self.factory!r} "
+                                 "(IVF takes nprobe, HNSW efSearch)") from e
+    self.params.update(params); return self
 
 # %% ../nbs/13_index.ipynb #bef8ef86
 def _check_q(self, Q, name):
