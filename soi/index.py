@@ -176,8 +176,13 @@ class SoiIndex:
     "Searchable rows: a FAISS index or exact torch search, plus the metadata needed to save and reload it."
     ids = None   # (ntotal,) image id of each row, or None: rows are the ids
     features = None   # the feature store the index was built from (recorded by `soi search --index-out`)
-    def __init__(self, factory:str, dim:int, metric:str='ip', index=None, params:dict|None=None,
-                 normalize:bool=False, gpu:bool=False):
+    def __init__(self, factory:str, # 'exact' or the FAISS factory string
+                 dim:int, # row dimension D
+                 metric:str='ip', # 'ip' (inner product) or 'l2'
+                 index=None, # the FAISS index; None: exact search over the added rows
+                 params:dict|None=None, # search-time parameters (set_params)
+                 normalize:bool=False, # L2-normalise rows and queries
+                 gpu:bool=False): # the FAISS index lives on a GPU
         self.factory, self.dim, self.metric, self.index = factory, int(dim), metric, index
         self.params, self.normalize, self.gpu, self._rows = {}, normalize, gpu, []
         if params: self.set_params(**params)
@@ -412,9 +417,8 @@ def _show(S, I, dbm, qm, qids, n):
             if I[q, r] >= 0: print(f"  {r + 1}. {dbm['paths'][I[q, r]]}  (image {I[q, r]}, score {S[q, r]:.4f})")
 
 # %% ../nbs/13_index.ipynb #072c426c
-def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
-               ) -> int:
-    "`soi search`: search query rows in database rows (or a saved index) and write the ranking."
+def _search_parser():
+    "The argument parser of `soi search`."
     import argparse
     ap = argparse.ArgumentParser(prog='soi search', description='exact or FAISS top-k search; writes (n_queries, k) ranks')
     src = ap.add_mutually_exclusive_group(required=True)
@@ -429,8 +433,13 @@ def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.arg
     ap.add_argument('--scores-out', help='scores .npy (n_queries, k) float32')
     ap.add_argument('--allow-mismatch', action='store_true', help='search queries extracted differently from the database')
     ap.add_argument('--show', type=int, default=0, metavar='N', help='print the top-N files of each query')
-    add_config_args(ap); args = ap.parse_args(argv); cfg = config_from_args(args)
-    if args.k < 1: raise ValueError(f"--k: expected a positive number of neighbours, got {args.k}")
+    return add_config_args(ap)
+
+# %% ../nbs/13_index.ipynb #590ef772
+def _search_index(args, # parsed `soi search` arguments
+                  cfg, # soi.config's settings (the device of exact search)
+                 ):
+    "`(index, database manifest or None, feature store or None)`: a saved --index, or one built from --features."
     params = {'nprobe': args.nprobe} if args.nprobe is not None else {}
     dbm, features = None, None
     if args.index:
@@ -445,6 +454,15 @@ def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.arg
     if args.index_out:
         idx.save(args.index_out); mi = json.loads((Path(args.index_out)/'meta.json').read_text())
         write_text(Path(args.index_out)/'meta.json', json.dumps(dict(mi, features=features), indent=1))
+    return idx, dbm, features
+
+# %% ../nbs/13_index.ipynb #0f1b65b5
+def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+               ) -> int:
+    "`soi search`: search query rows in database rows (or a saved index) and write the ranking."
+    args = _search_parser().parse_args(argv); cfg = config_from_args(args)
+    if args.k < 1: raise ValueError(f"--k: expected a positive number of neighbours, got {args.k}")
+    idx, dbm, features = _search_index(args, cfg)
     Q, qids, qm = load_store_rows(args.queries, '--queries')
     if dbm is not None and qm is not None:
         if bad := check_compatible(dbm, qm, args.allow_mismatch):
