@@ -181,6 +181,58 @@ def _recall(X, idx, k:int=10, n:int=1000, seed:int=0) -> float:
     return recall_at_k(idx.search(Q, k)[1], knn(Q, X.astype(np.float32), k)[1])
 
 # %% ../nbs/19_engine.ipynb #92ea9481
+def _post_whitening(whitening:str|None, # None, 'pca' or a .npz file from `soi whiten`
+                    whiten_dim:int|None, # whitened dimensions kept (None: all)
+                   ) -> dict|None:
+    "The index record of the whitening applied after extraction (a file's sha256 and absolute path), or None."
+    if whitening is None: return None
+    pca = whitening == 'pca'
+    return dict(kind='pca' if pca else 'file', dim=whiten_dim, sha256=None if pca else sha256_file(whitening),
+                path=None if pca else str(Path(whitening).resolve()))
+
+# %% ../nbs/19_engine.ipynb #fd0f0fa0
+def _check_existing(out:Path, # the index folder
+                    old:dict|None, # its index.json, or None when there is none
+                    rec:dict, # the record of this build (net_record and settings)
+                    folder:Path, # the photos (resolved)
+                    pattern:str, # this build's --glob
+                   ):
+    "Refuse to update a folder that is not a soi index, or an index built with other settings, folder or pattern."
+    if old is None and out.exists() and any(p.name not in ('pending.json', 'segments') for p in out.iterdir()):
+        raise FileExistsError(f"{out}: exists and is not a soi index; choose a new --out folder")
+    if old is not None:
+        bad = [k for k in ('model', 'config_hash', 'model_hash', 'image_size', 'scales', 'msp') if old.get(k) != rec[k]]
+        if old['root'] != str(folder): bad.append(f"root ({old['root']})")
+        if bad: raise ValueError(f"{out}: was built with other settings ({', '.join(bad)}); update it with the same "
+                                 "--model/--weights/--seed/--image-size/--scales and folder, or pass --overwrite or a new --out")
+    if old is not None and old.get('pattern', '*') != pattern: raise ValueError(
+        f"{out}: was built with --glob {old.get('pattern')!r}, not {pattern!r}; use the same, or --overwrite")
+
+# %% ../nbs/19_engine.ipynb #fdd99290
+def _catalog_rows(catalog:dict, # relative path -> entry (updated in place)
+                  todo:list, # relative paths just extracted, in store order
+                  folder:Path, # the photos
+                  sha:dict, # relative path -> sha256
+                  seg:str, # the segment they were written to
+                  m:dict, # that segment's manifest (ids of the rows, failed images)
+                 ):
+    "Catalog entries of the new files: size, mtime, sha256, segment, row in it (None if failed) and failure."
+    row_of = {int(i): j for j, i in enumerate(m['ids'])}
+    why = {f['index']: f['reason'] for f in m['failed']}
+    for i, r in enumerate(todo):
+        size, mtime = (folder/r).stat().st_size, (folder/r).stat().st_mtime_ns
+        catalog[r] = dict(size=size, mtime_ns=mtime, sha256=sha[r], seg=seg, row=row_of.get(i), failed=why.get(i))
+
+def _refresh(catalog:dict, # relative path -> entry (updated in place)
+             plan:dict, # plan_update's 'delete' and 'keep' lists
+             folder:Path, # the photos
+            ):
+    "Drop deleted files from the catalog and refresh size/mtime of the unchanged ones (they may have been touched)."
+    for r in plan['delete']: catalog.pop(r)
+    for r in plan['keep']:   # refresh size/mtime of touched files
+        st = (folder/r).stat(); catalog[r].update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+# %% ../nbs/19_engine.ipynb #68296d86
 def build_collection(folder:str|Path, # the photos (searched recursively)
                      out:str|Path, # the index folder (created, or updated incrementally)
                      model:str='resnet101-soi', # registered model name
@@ -208,22 +260,10 @@ def build_collection(folder:str|Path, # the photos (searched recursively)
     if overwrite and out.exists(): shutil.rmtree(out)
     if net is None: net, tag = make_net(model, weights, seed)
     else: tag = sha256_file(weights) if weights and Path(weights).is_file() else (weights or 'given')
-    rec = net_record(net, tag, image_size, scales, msp)
-    rec['post_whitening'] = None if whitening is None else dict(
-        kind='pca' if whitening == 'pca' else 'file', dim=whiten_dim,
-        sha256=None if whitening == 'pca' else sha256_file(whitening), path=None if whitening == 'pca' else str(Path(whitening).resolve()))
+    rec = net_record(net, tag, image_size, scales, msp); rec['post_whitening'] = _post_whitening(whitening, whiten_dim)
     if weights not in (None, 'imagenet') and Path(weights).is_file(): rec['weights_path'] = str(Path(weights).resolve())
-    old = _read_json(out/'index.json')
-    if old is None and out.exists() and any(p.name not in ('pending.json', 'segments') for p in out.iterdir()):
-        raise FileExistsError(f"{out}: exists and is not a soi index; choose a new --out folder")
-    if old is not None:
-        bad = [k for k in ('model', 'config_hash', 'model_hash', 'image_size', 'scales', 'msp') if old.get(k) != rec[k]]
-        if old['root'] != str(folder): bad.append(f"root ({old['root']})")
-        if bad: raise ValueError(f"{out}: was built with other settings ({', '.join(bad)}); update it with the same "
-                                 "--model/--weights/--seed/--image-size/--scales and folder, or pass --overwrite or a new --out")
+    old = _read_json(out/'index.json'); _check_existing(out, old, rec, folder, pattern)
     catalog = _read_json(out/'catalog.json', {})
-    if old is not None and old.get('pattern', '*') != pattern: raise ValueError(
-        f"{out}: was built with --glob {old.get('pattern')!r}, not {pattern!r}; use the same, or --overwrite")
     rec['pattern'] = pattern
     rec['precision'] = plan_precision(device)['precision']          # queries run as the database did (bf16 or fp32)
     plan = plan_update(scan_folder(folder, skip=out, pattern=pattern), catalog, folder)
@@ -233,14 +273,8 @@ def build_collection(folder:str|Path, # the photos (searched recursively)
         extract_to_store(net, [folder/r for r in plan['todo']], store, image_size=image_size, scales=scales, msp=msp,
                          batch_size=batch_size, workers=workers, shard_size=shard_size, device=device,
                          checkpoint=tag, progress=progress, precision=rec['precision'])
-        _, m = load_features(store); row_of = {int(i): j for j, i in enumerate(m['ids'])}
-        why = {f['index']: f['reason'] for f in m['failed']}
-        for i, r in enumerate(plan['todo']):
-            size, mtime = (folder/r).stat().st_size, (folder/r).stat().st_mtime_ns
-            catalog[r] = dict(size=size, mtime_ns=mtime, sha256=plan['sha256'][r], seg=seg, row=row_of.get(i), failed=why.get(i))
-    for r in plan['delete']: catalog.pop(r)
-    for r in plan['keep']:   # refresh size/mtime of touched files
-        st = (folder/r).stat(); catalog[r].update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+        _catalog_rows(catalog, plan['todo'], folder, plan['sha256'], seg, load_features(store)[1])
+    _refresh(catalog, plan, folder)
     return _finish(out, folder, catalog, plan, rec, factory, thumb_size, progress, time.perf_counter() - t0)
 
 # %% ../nbs/19_engine.ipynb #7715077a
