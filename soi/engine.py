@@ -278,30 +278,70 @@ def build_collection(folder:str|Path, # the photos (searched recursively)
     return _finish(out, folder, catalog, plan, rec, factory, thumb_size, progress, time.perf_counter() - t0)
 
 # %% ../nbs/19_engine.ipynb #7715077a
-def _finish(out, folder, catalog, plan, rec, factory, thumb_size, progress, t_extract) -> dict:
-    "Write rows, thumbnails, search index, catalog and index.json; remove unused segments and thumbnails."
+def _thumbs(items:list, # the indexed images (path, sha256)
+            folder:Path, # the photos
+            out:Path, # the index folder
+            thumb_size:int, # longer side of the thumbnails
+            progress:bool, # progress bar
+           ):
+    "Write a thumbnail `thumbs/<sha256>.jpg` per item and delete those of images no longer indexed."
     from tqdm import tqdm
-    items, X = _assemble(out, catalog)
-    if rec['post_whitening'] is not None: X = _whiten(out, X, rec['post_whitening'])
-    else: (out/'whitening.npz').unlink(missing_ok=True)
     for it in tqdm(items, disable=not progress, desc='thumbnails', unit='img', leave=False):
         _thumb(folder/it['path'], out/'thumbs'/f"{it['sha256']}.jpg", thumb_size)
     keep = {f"{it['sha256']}.jpg" for it in items}
     for t in (out/'thumbs').glob('*.jpg') if (out/'thumbs').is_dir() else []:
         if t.name not in keep: t.unlink()
-    save_npy(out/'vectors.npy', X); write_text(out/'items.json', json.dumps(items))
-    recall = None
+
+def _search_structure(out:Path, # the index folder
+                      X, # (N, D) rows
+                      factory:str, # 'exact' or a FAISS factory
+                     ) -> float|None:
+    "Build and save the FAISS index (returns its recall@10 vs exact search), or for 'exact' remove an old one (None)."
     if factory != 'exact':
-        idx = build_index(X.astype(np.float32), factory); idx.save(out/'search'); recall = _recall(X, idx)
-    elif (out/'search').exists(): shutil.rmtree(out/'search')
-    write_text(out/'catalog.json', json.dumps(catalog, indent=0))
+        idx = build_index(X.astype(np.float32), factory); idx.save(out/'search'); return _recall(X, idx)
+    if (out/'search').exists(): shutil.rmtree(out/'search')
+    return None
+
+def _drop_segments(out:Path, # the index folder
+                   catalog:dict, # relative path -> entry (its 'seg')
+                  ):
+    "Delete the segments no catalog entry uses any more."
     used = {e['seg'] for e in catalog.values()}
     for s in (out/'segments').glob('seg-*') if (out/'segments').is_dir() else []:
         if s.name not in used: shutil.rmtree(s)
+
+# %% ../nbs/19_engine.ipynb #4934e2f2
+def _build_stats(plan:dict, # plan_update's lists (add, modify, delete, keep)
+                 catalog:dict, # relative path -> entry, after this build
+                 n_images:int, # rows in the index
+                 t_extract:float, # seconds spent extracting
+                ) -> dict:
+    "The counts of one build, as `build_collection` returns them and index.json records them."
+    return dict(added=len(plan['add']), modified=len(plan['modify']), deleted=len(plan['delete']),
+                unchanged=len(plan['keep']), failed=sum(e.get('failed') is not None for e in catalog.values()),
+                n_images=n_images, extract_s=round(t_extract, 2))
+
+# %% ../nbs/19_engine.ipynb #306ec93a
+def _finish(out:Path, # the index folder
+            folder:Path, # the photos
+            catalog:dict, # relative path -> entry, after this build
+            plan:dict, # plan_update's lists (add, modify, delete, keep)
+            rec:dict, # the record of this build (net_record and settings)
+            factory:str, # 'exact' or a FAISS factory
+            thumb_size:int, # longer side of the thumbnails
+            progress:bool, # progress bar and summary line
+            t_extract:float, # seconds spent extracting
+           ) -> dict:
+    "Write rows, thumbnails, search index, catalog and index.json; remove unused segments and thumbnails."
+    items, X = _assemble(out, catalog)
+    if rec['post_whitening'] is not None: X = _whiten(out, X, rec['post_whitening'])
+    else: (out/'whitening.npz').unlink(missing_ok=True)
+    _thumbs(items, folder, out, thumb_size, progress)
+    save_npy(out/'vectors.npy', X); write_text(out/'items.json', json.dumps(items))
+    recall = _search_structure(out, X, factory)
+    write_text(out/'catalog.json', json.dumps(catalog, indent=0)); _drop_segments(out, catalog)
     (out/'pending.json').unlink(missing_ok=True)
-    stats = dict(added=len(plan['add']), modified=len(plan['modify']), deleted=len(plan['delete']),
-                 unchanged=len(plan['keep']), failed=sum(e.get('failed') is not None for e in catalog.values()),
-                 n_images=len(items), extract_s=round(t_extract, 2))
+    stats = _build_stats(plan, catalog, len(items), t_extract)
     meta = dict(format=FORMAT, version=VERSION, **rec, root=str(folder), factory=factory, recall_at_10=recall,
                 n_images=len(items), thumb_size=int(thumb_size), last_build=stats)
     write_text(out/'index.json', json.dumps(meta, indent=1))
