@@ -472,7 +472,8 @@ def _report(label:str, # 'db', 'queries' or 'images'
                           f"{out/'manifest.json'}; these images have no row and are never returned")
 
 # %% ../nbs/12_extract.ipynb #4e551ae7
-def cli_extract(argv:list[str]|None=None) -> int:
+def cli_extract(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+               ) -> int:
     "`soi extract`: descriptors of a benchmark or an image folder into feature stores (torchrun-aware)."
     import torch.distributed as dist
     args = _parser().parse_args(argv); cfg = config_from_args(args)
