@@ -181,6 +181,58 @@ def _recall(X, idx, k:int=10, n:int=1000, seed:int=0) -> float:
     return recall_at_k(idx.search(Q, k)[1], knn(Q, X.astype(np.float32), k)[1])
 
 # %% ../nbs/19_engine.ipynb #92ea9481
+def _post_whitening(whitening:str|None, # None, 'pca' or a .npz file from `soi whiten`
+                    whiten_dim:int|None, # whitened dimensions kept (None: all)
+                   ) -> dict|None:
+    "The index record of the whitening applied after extraction (a file's sha256 and absolute path), or None."
+    if whitening is None: return None
+    pca = whitening == 'pca'
+    return dict(kind='pca' if pca else 'file', dim=whiten_dim, sha256=None if pca else sha256_file(whitening),
+                path=None if pca else str(Path(whitening).resolve()))
+
+# %% ../nbs/19_engine.ipynb #fd0f0fa0
+def _check_existing(out:Path, # the index folder
+                    old:dict|None, # its index.json, or None when there is none
+                    rec:dict, # the record of this build (net_record and settings)
+                    folder:Path, # the photos (resolved)
+                    pattern:str, # this build's --glob
+                   ):
+    "Refuse to update a folder that is not a soi index, or an index built with other settings, folder or pattern."
+    if old is None and out.exists() and any(p.name not in ('pending.json', 'segments') for p in out.iterdir()):
+        raise FileExistsError(f"{out}: exists and is not a soi index; choose a new --out folder")
+    if old is not None:
+        bad = [k for k in ('model', 'config_hash', 'model_hash', 'image_size', 'scales', 'msp') if old.get(k) != rec[k]]
+        if old['root'] != str(folder): bad.append(f"root ({old['root']})")
+        if bad: raise ValueError(f"{out}: was built with other settings ({', '.join(bad)}); update it with the same "
+                                 "--model/--weights/--seed/--image-size/--scales and folder, or pass --overwrite or a new --out")
+    if old is not None and old.get('pattern', '*') != pattern: raise ValueError(
+        f"{out}: was built with --glob {old.get('pattern')!r}, not {pattern!r}; use the same, or --overwrite")
+
+# %% ../nbs/19_engine.ipynb #fdd99290
+def _catalog_rows(catalog:dict, # relative path -> entry (updated in place)
+                  todo:list, # relative paths just extracted, in store order
+                  folder:Path, # the photos
+                  sha:dict, # relative path -> sha256
+                  seg:str, # the segment they were written to
+                  m:dict, # that segment's manifest (ids of the rows, failed images)
+                 ):
+    "Catalog entries of the new files: size, mtime, sha256, segment, row in it (None if failed) and failure."
+    row_of = {int(i): j for j, i in enumerate(m['ids'])}
+    why = {f['index']: f['reason'] for f in m['failed']}
+    for i, r in enumerate(todo):
+        size, mtime = (folder/r).stat().st_size, (folder/r).stat().st_mtime_ns
+        catalog[r] = dict(size=size, mtime_ns=mtime, sha256=sha[r], seg=seg, row=row_of.get(i), failed=why.get(i))
+
+def _refresh(catalog:dict, # relative path -> entry (updated in place)
+             plan:dict, # plan_update's 'delete' and 'keep' lists
+             folder:Path, # the photos
+            ):
+    "Drop deleted files from the catalog and refresh size/mtime of the unchanged ones (they may have been touched)."
+    for r in plan['delete']: catalog.pop(r)
+    for r in plan['keep']:   # refresh size/mtime of touched files
+        st = (folder/r).stat(); catalog[r].update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+
+# %% ../nbs/19_engine.ipynb #68296d86
 def build_collection(folder:str|Path, # the photos (searched recursively)
                      out:str|Path, # the index folder (created, or updated incrementally)
                      model:str='resnet101-soi', # registered model name
@@ -208,22 +260,10 @@ def build_collection(folder:str|Path, # the photos (searched recursively)
     if overwrite and out.exists(): shutil.rmtree(out)
     if net is None: net, tag = make_net(model, weights, seed)
     else: tag = sha256_file(weights) if weights and Path(weights).is_file() else (weights or 'given')
-    rec = net_record(net, tag, image_size, scales, msp)
-    rec['post_whitening'] = None if whitening is None else dict(
-        kind='pca' if whitening == 'pca' else 'file', dim=whiten_dim,
-        sha256=None if whitening == 'pca' else sha256_file(whitening), path=None if whitening == 'pca' else str(Path(whitening).resolve()))
+    rec = net_record(net, tag, image_size, scales, msp); rec['post_whitening'] = _post_whitening(whitening, whiten_dim)
     if weights not in (None, 'imagenet') and Path(weights).is_file(): rec['weights_path'] = str(Path(weights).resolve())
-    old = _read_json(out/'index.json')
-    if old is None and out.exists() and any(p.name not in ('pending.json', 'segments') for p in out.iterdir()):
-        raise FileExistsError(f"{out}: exists and is not a soi index; choose a new --out folder")
-    if old is not None:
-        bad = [k for k in ('model', 'config_hash', 'model_hash', 'image_size', 'scales', 'msp') if old.get(k) != rec[k]]
-        if old['root'] != str(folder): bad.append(f"root ({old['root']})")
-        if bad: raise ValueError(f"{out}: was built with other settings ({', '.join(bad)}); update it with the same "
-                                 "--model/--weights/--seed/--image-size/--scales and folder, or pass --overwrite or a new --out")
+    old = _read_json(out/'index.json'); _check_existing(out, old, rec, folder, pattern)
     catalog = _read_json(out/'catalog.json', {})
-    if old is not None and old.get('pattern', '*') != pattern: raise ValueError(
-        f"{out}: was built with --glob {old.get('pattern')!r}, not {pattern!r}; use the same, or --overwrite")
     rec['pattern'] = pattern
     rec['precision'] = plan_precision(device)['precision']          # queries run as the database did (bf16 or fp32)
     plan = plan_update(scan_folder(folder, skip=out, pattern=pattern), catalog, folder)
@@ -233,41 +273,75 @@ def build_collection(folder:str|Path, # the photos (searched recursively)
         extract_to_store(net, [folder/r for r in plan['todo']], store, image_size=image_size, scales=scales, msp=msp,
                          batch_size=batch_size, workers=workers, shard_size=shard_size, device=device,
                          checkpoint=tag, progress=progress, precision=rec['precision'])
-        _, m = load_features(store); row_of = {int(i): j for j, i in enumerate(m['ids'])}
-        why = {f['index']: f['reason'] for f in m['failed']}
-        for i, r in enumerate(plan['todo']):
-            size, mtime = (folder/r).stat().st_size, (folder/r).stat().st_mtime_ns
-            catalog[r] = dict(size=size, mtime_ns=mtime, sha256=plan['sha256'][r], seg=seg, row=row_of.get(i), failed=why.get(i))
-    for r in plan['delete']: catalog.pop(r)
-    for r in plan['keep']:   # refresh size/mtime of touched files
-        st = (folder/r).stat(); catalog[r].update(size=st.st_size, mtime_ns=st.st_mtime_ns)
+        _catalog_rows(catalog, plan['todo'], folder, plan['sha256'], seg, load_features(store)[1])
+    _refresh(catalog, plan, folder)
     return _finish(out, folder, catalog, plan, rec, factory, thumb_size, progress, time.perf_counter() - t0)
 
 # %% ../nbs/19_engine.ipynb #7715077a
-def _finish(out, folder, catalog, plan, rec, factory, thumb_size, progress, t_extract) -> dict:
-    "Write rows, thumbnails, search index, catalog and index.json; remove unused segments and thumbnails."
+def _thumbs(items:list, # the indexed images (path, sha256)
+            folder:Path, # the photos
+            out:Path, # the index folder
+            thumb_size:int, # longer side of the thumbnails
+            progress:bool, # progress bar
+           ):
+    "Write a thumbnail `thumbs/<sha256>.jpg` per item and delete those of images no longer indexed."
     from tqdm import tqdm
-    items, X = _assemble(out, catalog)
-    if rec['post_whitening'] is not None: X = _whiten(out, X, rec['post_whitening'])
-    else: (out/'whitening.npz').unlink(missing_ok=True)
     for it in tqdm(items, disable=not progress, desc='thumbnails', unit='img', leave=False):
         _thumb(folder/it['path'], out/'thumbs'/f"{it['sha256']}.jpg", thumb_size)
     keep = {f"{it['sha256']}.jpg" for it in items}
     for t in (out/'thumbs').glob('*.jpg') if (out/'thumbs').is_dir() else []:
         if t.name not in keep: t.unlink()
-    save_npy(out/'vectors.npy', X); write_text(out/'items.json', json.dumps(items))
-    recall = None
+
+def _search_structure(out:Path, # the index folder
+                      X, # (N, D) rows
+                      factory:str, # 'exact' or a FAISS factory
+                     ) -> float|None:
+    "Build and save the FAISS index (returns its recall@10 vs exact search), or for 'exact' remove an old one (None)."
     if factory != 'exact':
-        idx = build_index(X.astype(np.float32), factory); idx.save(out/'search'); recall = _recall(X, idx)
-    elif (out/'search').exists(): shutil.rmtree(out/'search')
-    write_text(out/'catalog.json', json.dumps(catalog, indent=0))
+        idx = build_index(X.astype(np.float32), factory); idx.save(out/'search'); return _recall(X, idx)
+    if (out/'search').exists(): shutil.rmtree(out/'search')
+    return None
+
+def _drop_segments(out:Path, # the index folder
+                   catalog:dict, # relative path -> entry (its 'seg')
+                  ):
+    "Delete the segments no catalog entry uses any more."
     used = {e['seg'] for e in catalog.values()}
     for s in (out/'segments').glob('seg-*') if (out/'segments').is_dir() else []:
         if s.name not in used: shutil.rmtree(s)
+
+# %% ../nbs/19_engine.ipynb #4934e2f2
+def _build_stats(plan:dict, # plan_update's lists (add, modify, delete, keep)
+                 catalog:dict, # relative path -> entry, after this build
+                 n_images:int, # rows in the index
+                 t_extract:float, # seconds spent extracting
+                ) -> dict:
+    "The counts of one build, as `build_collection` returns them and index.json records them."
+    return dict(added=len(plan['add']), modified=len(plan['modify']), deleted=len(plan['delete']),
+                unchanged=len(plan['keep']), failed=sum(e.get('failed') is not None for e in catalog.values()),
+                n_images=n_images, extract_s=round(t_extract, 2))
+
+# %% ../nbs/19_engine.ipynb #306ec93a
+def _finish(out:Path, # the index folder
+            folder:Path, # the photos
+            catalog:dict, # relative path -> entry, after this build
+            plan:dict, # plan_update's lists (add, modify, delete, keep)
+            rec:dict, # the record of this build (net_record and settings)
+            factory:str, # 'exact' or a FAISS factory
+            thumb_size:int, # longer side of the thumbnails
+            progress:bool, # progress bar and summary line
+            t_extract:float, # seconds spent extracting
+           ) -> dict:
+    "Write rows, thumbnails, search index, catalog and index.json; remove unused segments and thumbnails."
+    items, X = _assemble(out, catalog)
+    if rec['post_whitening'] is not None: X = _whiten(out, X, rec['post_whitening'])
+    else: (out/'whitening.npz').unlink(missing_ok=True)
+    _thumbs(items, folder, out, thumb_size, progress)
+    save_npy(out/'vectors.npy', X); write_text(out/'items.json', json.dumps(items))
+    recall = _search_structure(out, X, factory)
+    write_text(out/'catalog.json', json.dumps(catalog, indent=0)); _drop_segments(out, catalog)
     (out/'pending.json').unlink(missing_ok=True)
-    stats = dict(added=len(plan['add']), modified=len(plan['modify']), deleted=len(plan['delete']),
-                 unchanged=len(plan['keep']), failed=sum(e.get('failed') is not None for e in catalog.values()),
-                 n_images=len(items), extract_s=round(t_extract, 2))
+    stats = _build_stats(plan, catalog, len(items), t_extract)
     meta = dict(format=FORMAT, version=VERSION, **rec, root=str(folder), factory=factory, recall_at_10=recall,
                 n_images=len(items), thumb_size=int(thumb_size), last_build=stats)
     write_text(out/'index.json', json.dumps(meta, indent=1))

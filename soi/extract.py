@@ -116,6 +116,7 @@ def plan_precision(device=None, # torch device (default: soi.config's)
     if batch_size is None: batch_size = 32 if dev.type != 'cpu' else (lambda hw: max(1, min(32, CPU_BATCH_PIXELS // (hw[0] * hw[1]))))
     return dict(device=dev, precision=prec, amp=prec == 'bf16', channels_last=cl, batch_size=batch_size)
 
+# %% ../nbs/12_extract.ipynb #23a88806
 def fold_batchnorm(net, # an nn.Module in eval mode (left unchanged)
                   ):
     "A copy of `net` with every BatchNorm2d that directly follows a Conv2d folded into it (same function in eval mode)."
@@ -133,6 +134,7 @@ def fold_batchnorm(net, # an nn.Module in eval mode (left unchanged)
                 setattr(m, f'conv{j}', fuse_conv_bn_eval(c, b)); setattr(m, f'bn{j}', nn.Identity())
     return net
 
+# %% ../nbs/12_extract.ipynb #56661938
 def prepare_net(net, # an nn.Module (moved to the device and set to eval mode, in place) or any callable
                 device, # torch device
                 channels_last:bool|None=None, # channels-last memory format (default: on CUDA)
@@ -148,42 +150,101 @@ def prepare_net(net, # an nn.Module (moved to the device and set to eval mode, i
         if cl: net.to(memory_format=torch.channels_last)
     return torch.compile(net) if compile else net
 
-# %% ../nbs/12_extract.ipynb #9b49003e
-def _extract_ids(fwd, meta, paths, ids, *, image_size, scales, bbxs, batch_size, workers, device, msp,
-                 amp, channels_last, progress=None):
+# %% ../nbs/12_extract.ipynb #60e56426
+def _loaded(dl, # iterable of (index, image tensor or None, error message)
+            failed:list, # (index, reason) of every unreadable image is appended here
+            progress=None, # tqdm bar updated once per image, or None
+           ):
+    "Yield `(index, image)` for each readable image, recording the others in `failed`."
+    for i, x, err in dl:
+        if progress is not None: progress.update(1)
+        if x is None: failed.append((i, err))
+        else: yield i, x
+
+def _batch_input(b, # [(index, (3, H, W) uint8 image), ...] of one size
+                 meta:dict, # the network's meta ('mean', 'std')
+                 dev, # torch device
+                 cl:bool, # channels-last memory format
+                ):
+    "The normalised `(n, 3, H, W)` float32 batch on `dev`."
+    import torch
+    x = normalize_images(torch.stack([t for _, t in b]).to(dev, non_blocking=True), meta['mean'], meta['std'])
+    return x.contiguous(memory_format=torch.channels_last) if cl else x
+
+# %% ../nbs/12_extract.ipynb #5addda9d
+def _image_loader(paths, # all image files
+                  ids, # the input indices to load
+                  image_size:int, # longer side (downscale only)
+                  bbxs, # per-path crop boxes or None
+                  workers:int, # DataLoader worker processes
+                  dev, # torch device (pinned memory on CUDA)
+                 ):
+    "A DataLoader yielding `(index, image or None, error)` for each of `ids` (ImageList, no batching)."
+    from torch.utils.data import DataLoader
+    return DataLoader(ImageList(paths, image_size, bbxs, ids), batch_size=None, num_workers=workers,
+                      pin_memory=dev.type == 'cuda', prefetch_factor=4 if workers else None)
+
+def _sorted_rows(kept:list, # input indices in the order they were computed
+                 outs:list, # (n_b, D) float tensors, one per batch, in the same order
+                 dim:int, # D, for an empty result
+                ):
+    "`(ids, X)` sorted by input index: int64 ids and the matching float32 numpy rows."
+    import torch
+    X = torch.cat(outs).cpu().numpy() if outs else np.zeros((0, dim), np.float32)
+    order = np.argsort(kept, kind='stable')
+    return np.asarray(kept, dtype=np.int64)[order], X[order]
+
+# %% ../nbs/12_extract.ipynb #2767d9e4
+def _extract_ids(fwd, # the forward callable (prepare_net)
+                 meta:dict, # the network's meta ('mean', 'std', 'outputdim')
+                 paths, # all image files
+                 ids, # the input indices to compute
+                 *, image_size:int, # longer side (downscale only)
+                 scales, # multi-scale factors
+                 bbxs, # per-path crop boxes or None
+                 batch_size, # images per batch, int or (H, W) -> int
+                 workers:int, # DataLoader worker processes
+                 device, # torch device
+                 msp:float, # multi-scale power
+                 amp:bool, # bfloat16 autocast
+                 channels_last:bool, # channels-last memory format
+                 progress=None, # tqdm bar or None
+                ):
     "Rows for the input indices `ids`: (kept ids sorted, (n, D) float32 numpy, [(index, reason), ...])."
     import torch
-    from torch.utils.data import DataLoader
     plan = plan_precision(device, amp=amp, channels_last=channels_last, batch_size=batch_size)
     dev, amp, cl, batch_size = plan['device'], plan['amp'], plan['channels_last'], plan['batch_size']
-    ds = ImageList(paths, image_size, bbxs, ids)
-    dl = DataLoader(ds, batch_size=None, num_workers=workers, pin_memory=dev.type == 'cuda',
-                    prefetch_factor=4 if workers else None)
+    dl = _image_loader(paths, ids, image_size, bbxs, workers, dev)
     failed, kept, outs = [], [], []
-    def loaded():
-        for i, x, err in dl:
-            if progress is not None: progress.update(1)
-            if x is None: failed.append((i, err))
-            else: yield i, x
     with torch.inference_mode():
-        for b in size_batches(loaded(), batch_size):
-            x = normalize_images(torch.stack([t for _, t in b]).to(dev, non_blocking=True), meta['mean'], meta['std'])
-            if cl: x = x.contiguous(memory_format=torch.channels_last)
+        for b in size_batches(_loaded(dl, failed, progress), batch_size):
+            x = _batch_input(b, meta, dev, cl)
             with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=amp):
                 outs.append(multiscale(fwd, x, scales, msp).float())   # (n_b, D)
             kept += [i for i, _ in b]
-    X = torch.cat(outs).cpu().numpy() if outs else np.zeros((0, meta['outputdim']), np.float32)
-    order = np.argsort(kept, kind='stable')
-    return np.asarray(kept, dtype=np.int64)[order], X[order], failed
+    return *_sorted_rows(kept, outs, meta['outputdim']), failed
 
-# %% ../nbs/12_extract.ipynb #23a88806
-def _check_inputs(net, paths, bbxs, scales):
+# %% ../nbs/12_extract.ipynb #e2ee8f71
+def _check_inputs(net, # the network (needs .meta)
+                  paths, # image files
+                  bbxs, # per-path crop boxes or None
+                  scales, # multi-scale factors
+                 ):
+    "Raise ValueError naming the argument when `net`, `bbxs` or `scales` cannot be used."
     if not hasattr(net, 'meta'): raise ValueError("net: needs a .meta dict with 'mean', 'std', 'outputdim', 'name', "
                                                   "'config' (a soi model from soi.model.create_model has one)")
     if bbxs is not None and len(bbxs) != len(paths):
         raise ValueError(f"bbxs: expected one box (or None) per path, got {len(bbxs)} for {len(paths)} paths")
     if len(scales) == 0 or min(scales) <= 0: raise ValueError(f"scales: expected positive factors, got {scales}")
 
+def _load_error(failed, # [(index, reason), ...] from _extract_ids
+                paths, # all image files
+               ) -> ImageLoadError:
+    "The error `extract_features` raises for unreadable images: every such file, and the fix."
+    return ImageLoadError(format_failures([(i, paths[i], r) for i, r in failed], len(paths)).replace('and were skipped', '') +
+                          "\nfix or remove them, or use extract_to_store, which skips and lists them")
+
+# %% ../nbs/12_extract.ipynb #ecf63f05
 def extract_features(net, # soi model (or nn.Module with .meta: mean, std, outputdim)
                      paths, # image files
                      image_size:int=1024, # longer side (downscale only)
@@ -201,8 +262,7 @@ def extract_features(net, # soi model (or nn.Module with .meta: mean, std, outpu
                     ) -> np.ndarray:
     "Descriptors `(N, D)` float32, one L2-normalised row per path."
     from tqdm import tqdm
-    _check_inputs(net, paths, bbxs, scales)
-    plan = plan_precision(device, precision, amp, channels_last, batch_size)
+    _check_inputs(net, paths, bbxs, scales); plan = plan_precision(device, precision, amp, channels_last, batch_size)
     amp, channels_last, batch_size = plan['amp'], plan['channels_last'], plan['batch_size']
     was = getattr(net, 'training', None); fwd = prepare_net(net, device, channels_last, compile, fold_bn=amp)
     try:
@@ -212,9 +272,7 @@ def extract_features(net, # soi model (or nn.Module with .meta: mean, std, outpu
                                           device=device, msp=msp, amp=amp, channels_last=channels_last, progress=bar)
     finally:
         if was: net.train()
-    if failed:
-        raise ImageLoadError(format_failures([(i, paths[i], r) for i, r in failed], len(paths)).replace('and were skipped', '') +
-                             "\nfix or remove them, or use extract_to_store, which skips and lists them")
+    if failed: raise _load_error(failed, paths)
     return X
 
 # %% ../nbs/12_extract.ipynb #92ecedc5
@@ -250,7 +308,58 @@ def init_distributed(device:str|None=None, # the device this process will use (s
         dist.init_process_group(dist_backend(device))   # env:// rendezvous: MASTER_ADDR/PORT, RANK, WORLD_SIZE
     return dist_info()
 
-# %% ../nbs/12_extract.ipynb #b03afa3e
+# %% ../nbs/12_extract.ipynb #30e30374
+def _job_meta(net_meta:dict, # the network's meta
+              scales, # multi-scale factors
+              image_size:int, # longer side
+              msp:float, # multi-scale power
+              checkpoint:str|None, # weights file (hashed with sha256) or a tag (kept as is)
+              whitening:str|None, # whitening applied to the features
+              use_amp:bool, # bfloat16 autocast
+             ) -> dict:
+    "The store manifest's description of this job (store_meta) with the precision used."
+    ck = sha256_file(checkpoint) if checkpoint and Path(checkpoint).is_file() else checkpoint
+    meta = store_meta(net_meta, scales, image_size, msp, checkpoint=ck, whitening=whitening)
+    meta['precision'] = 'bfloat16' if use_amp else 'float32'
+    return meta
+
+def _close_shared(store:Path, # the store folder
+                  rank:int, # this process' rank
+                 ):
+    "Wait for every rank's shards, let rank 0 finalize the store, and wait for that."
+    _barrier()
+    if rank == 0: finalize_store(store)
+    _barrier()
+
+# %% ../nbs/12_extract.ipynb #2fa3a691
+def _open_shared(store:Path, # the store folder
+                 meta:dict, # store_meta of this job
+                 paths, # image files, in row order
+                 bbxs, # per-path crop boxes or None
+                 shard_size:int, # images per shard
+                 overwrite:bool, # delete an existing store first (rank 0)
+                 rank:int, # this process' rank
+                ):
+    "Rank 0 creates (or checks and resumes) the store, then the other ranks check it against this job."
+    if rank == 0: open_store(store, meta, paths, bbxs, shard_size, overwrite)
+    _barrier()
+    if rank != 0: open_store(store, meta, paths, bbxs, shard_size)   # checks only
+
+def _shards_todo(store:Path, # the store folder
+                 n:int, # number of images
+                 shard_size:int, # images per shard
+                 rank:int, # this process' rank
+                 world:int, # number of processes
+                 progress:bool, # print a line when resuming (rank 0)
+                ):
+    "`(plan, todo)`: every shard's row range and this rank's shards (k % world == rank) not yet committed."
+    plan = shard_ranges(n, shard_size)
+    mine = [k for k in range(len(plan)) if k % world == rank]
+    todo = [k for k in mine if not shard_done(store, k)]
+    if progress and rank == 0 and len(todo) < len(mine): print(f"{store}: resuming, {len(mine) - len(todo)} shard(s) already done")
+    return plan, todo
+
+# %% ../nbs/12_extract.ipynb #f6f33ffe
 def extract_to_store(net, # soi model (nn.Module with .meta)
                      paths, # image files, in row order
                      store:str|Path, # output folder (created; resumed when it holds the same job)
@@ -278,16 +387,9 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
     if device is None and world > 1 and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', rank)}"
     plan = plan_precision(device, precision, amp, channels_last, batch_size)
     dev, use_amp, channels_last, batch_size = plan['device'], plan['amp'], plan['channels_last'], plan['batch_size']
-    ck = sha256_file(checkpoint) if checkpoint and Path(checkpoint).is_file() else checkpoint
-    meta = store_meta(net.meta, scales, image_size, msp, checkpoint=ck, whitening=whitening)
-    meta['precision'] = 'bfloat16' if use_amp else 'float32'
-    if rank == 0: open_store(store, meta, paths, bbxs, shard_size, overwrite)
-    _barrier()
-    if rank != 0: open_store(store, meta, paths, bbxs, shard_size)   # checks only
-    plan = shard_ranges(len(paths), shard_size)
-    mine = [k for k in range(len(plan)) if k % world == rank]
-    todo = [k for k in mine if not shard_done(store, k)]
-    if progress and rank == 0 and len(todo) < len(mine): print(f"{store}: resuming, {len(mine) - len(todo)} shard(s) already done")
+    meta = _job_meta(net.meta, scales, image_size, msp, checkpoint, whitening, use_amp)
+    _open_shared(store, meta, paths, bbxs, shard_size, overwrite, rank)
+    plan, todo = _shards_todo(store, len(paths), shard_size, rank, world, progress)
     fwd = prepare_net(net, dev, channels_last, compile, fold_bn=use_amp)
     with tqdm(total=sum(plan[k][1] - plan[k][0] for k in todo), disable=not progress or rank != 0,
               desc=f'extract {store.name}', unit='img') as bar:
@@ -296,12 +398,10 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
                                           bbxs=bbxs, batch_size=batch_size, workers=workers, device=dev, msp=msp,
                                           amp=use_amp, channels_last=channels_last, progress=bar)
             write_shard(store, k, X, ids, failed, paths=paths)
-    _barrier()
-    if rank == 0: finalize_store(store)
-    _barrier()
+    _close_shared(store, rank)
     return store
 
-# %% ../nbs/12_extract.ipynb #0cab4cf1
+# %% ../nbs/12_extract.ipynb #89ad4d80
 def _jobs(args, cfg) -> list[tuple[str, list, list|None, Path]]:
     "(label, paths, bbxs, store) for each store the command writes."
     out = Path(args.out)
@@ -317,6 +417,7 @@ def _jobs(args, cfg) -> list[tuple[str, list, list|None, Path]]:
     jobs = [] if args.queries else [('db', ds.db_paths, None, out/'db')]
     return jobs + [('queries', ds.query_paths, qb, out/'queries')]
 
+# %% ../nbs/12_extract.ipynb #fcee7299
 def _parser():
     p = argparse.ArgumentParser(prog='soi extract', description='Extract global descriptors into a feature store (resumable).')
     src = p.add_mutually_exclusive_group(required=True)
@@ -358,8 +459,21 @@ def _model(args, create_model, **overrides):
             return create_model(ck['name'], weights=args.weights, **{**ck['config'], **overrides})
     return create_model(args.model or 'resnet101-soi', weights=args.weights, **overrides)
 
-# %% ../nbs/12_extract.ipynb #182ec960
-def cli_extract(argv:list[str]|None=None) -> int:
+# %% ../nbs/12_extract.ipynb #68587bad
+def _report(label:str, # 'db', 'queries' or 'images'
+            out:Path, # the store just written
+           ):
+    "Print the store's size, model and scales, and its first failures with where the full list is."
+    m = read_manifest(out)
+    print(f"{label}: {out}  {m['n_rows']} x {m['dim']} ({m['model']}, scales {m['scales']}), "
+          f"{len(m['failed'])} failed")
+    for f in m['failed'][:5]: print(f"  failed: {f['reason']}")
+    if m['failed']: print(f"  {'... ' if len(m['failed']) > 5 else ''}the full list is under 'failed' in "
+                          f"{out/'manifest.json'}; these images have no row and are never returned")
+
+# %% ../nbs/12_extract.ipynb #4e551ae7
+def cli_extract(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+               ) -> int:
     "`soi extract`: descriptors of a benchmark or an image folder into feature stores (torchrun-aware)."
     import torch.distributed as dist
     args = _parser().parse_args(argv); cfg = config_from_args(args)
@@ -379,13 +493,7 @@ def cli_extract(argv:list[str]|None=None) -> int:
             except (ValueError, FileExistsError) as e:
                 if debugging(): raise
                 print(f"soi extract: error: {e}", file=sys.stderr); return 2
-            if rank == 0:
-                m = read_manifest(out)
-                print(f"{label}: {out}  {m['n_rows']} x {m['dim']} ({m['model']}, scales {m['scales']}), "
-                      f"{len(m['failed'])} failed")
-                for f in m['failed'][:5]: print(f"  failed: {f['reason']}")
-                if m['failed']: print(f"  {'... ' if len(m['failed']) > 5 else ''}the full list is under 'failed' in "
-                                      f"{out/'manifest.json'}; these images have no row and are never returned")
+            if rank == 0: _report(label, out)
     finally:
         if own and dist.is_initialized(): dist.destroy_process_group()
     return 0

@@ -43,6 +43,25 @@ def _compute_dtype(a, b, device):
     return torch.float32
 
 # %% ../nbs/13_index.ipynb #4cc988fb
+def _scan_topk(scores, # (x0, x1) -> (qb, x1 - x0) scores of the queries against database rows x0:x1
+               N:int, # database rows
+               chunk:int, # database rows per call of `scores`
+               k:int, # candidates to keep per query
+              ):
+    "Running top-`k` over the database in chunks: (scores (qb, min(k, N)), row ids), best first."
+    import torch
+    bs = bi = None
+    for x0 in range(0, N, chunk):
+        s = scores(x0, x0 + chunk)
+        ts, ti = s.topk(min(k, s.shape[1]), dim=1)
+        ti = ti + x0
+        if bs is not None:                                      # merge with the running top-k
+            ts, ti = torch.cat([bs, ts], 1), torch.cat([bi, ti], 1)
+            ts, j = ts.topk(min(k, ts.shape[1]), dim=1); ti = ti.gather(1, j)
+        bs, bi = ts, ti
+    return bs, bi
+
+# %% ../nbs/13_index.ipynb #bf37a066
 def knn(Q, # (nq, D) query rows (numpy or torch; fp16/fp32/fp64)
         X, # (N, D) database rows
         k:int, # neighbours per query; k > N pads with id -1 and score -inf
@@ -67,15 +86,7 @@ def knn(Q, # (nq, D) query rows (numpy or torch; fp16/fp32/fp64)
     S = torch.full((nq, k), -math.inf, dtype=torch.float32); I = torch.full((nq, k), -1, dtype=torch.int64)
     for q0 in range(0, nq if N else 0, qb):
         q = Qt[q0:q0 + qb].to(dev, dt)                           # (qb, D)
-        bs = bi = None
-        for x0 in range(0, N, chunk):
-            s = q @ Xt[x0:x0 + chunk].to(dev, dt).T               # (qb, D) @ (D, c) -> (qb, c)
-            ts, ti = s.topk(min(kk, s.shape[1]), dim=1)
-            ti = ti + x0
-            if bs is not None:                                      # merge with the running top-k
-                ts, ti = torch.cat([bs, ts], 1), torch.cat([bi, ti], 1)
-                ts, j = ts.topk(min(kk, ts.shape[1]), dim=1); ti = ti.gather(1, j)
-            bs, bi = ts, ti
+        bs, bi = _scan_topk(lambda a, b: q @ Xt[a:b].to(dev, dt).T, N, chunk, kk)   # (qb, D) @ (D, c) -> (qb, c)
         S[q0:q0 + qb, :kk], I[q0:q0 + qb, :kk] = bs.float().cpu(), bi.cpu()
     return S.numpy(), I.numpy()
 
@@ -89,7 +100,28 @@ def bf16_rows(X, # (N, D) rows (numpy or torch)
     for i in range(0, len(Xt), block): out[i:i + block].copy_(Xt[i:i + block])
     return out
 
-# %% ../nbs/13_index.ipynb #8f709d36
+# %% ../nbs/13_index.ipynb #3248cc32
+def _rescore(Xt, # (N, D) database rows (torch)
+             bi, # (qb, c) candidate row ids
+             q, # (qb, D) float32 queries on the device
+             kk:int, # how many to keep
+            ):
+    "Exact float32 scores of the candidates: (top-`kk` scores, their ids, all candidates' scores (qb, c))."
+    import torch
+    rows = Xt[bi.cpu().reshape(-1) if not Xt.is_cuda else bi.reshape(-1)].to(q.device, torch.float32)
+    ex = (rows.reshape(len(q), -1, q.shape[1]) @ q[:, :, None])[..., 0]   # exact scores of the candidates
+    es, j = ex.topk(kk, dim=1)
+    return es, bi.gather(1, j), ex
+
+def _unsure(ex, # (qb, c) exact scores of the candidates
+            bs, # (qb, c) their approximate (bf16) scores, descending
+            es, # (qb, kk) the exact top-kk scores
+           ):
+    "Queries where a row left out of the candidates could beat the k-th: its approximate score, plus 4x the largest error seen, reaches it."
+    err = (ex - bs).abs().amax(1)
+    return es[:, -1] <= bs[:, -1] + 4 * err + 1e-6
+
+# %% ../nbs/13_index.ipynb #ea2d31b7
 def knn_fast(Q, # (nq, D) query rows
              X, # (N, D) database rows (the exact scores are computed from these)
              k:int, # neighbours per query
@@ -104,28 +136,16 @@ def knn_fast(Q, # (nq, D) query rows
     if X_low is not None and tuple(X_low.shape) != tuple(Xt.shape): raise ShapeError(
         f"X_low: expected a bf16 copy of X with shape {tuple(Xt.shape)}, got {tuple(X_low.shape)}")
     dev = torch.device(device if device is not None else (Qt.device if Qt.is_cuda else 'cpu'))
-    (nq, D), N, k = Qt.shape, Xt.shape[0], int(k)
+    (nq, D), N, k = Qt.shape, Xt.shape[0], int(k); redo = []
     kk = min(k, N); kc = min(N, k + (max(k, 32) if extra is None else int(extra))); qb = min(max(nq, 1), 4096)
     chunk = int(chunk or min(max(N, 1), max(4096, 2**27 // (D + qb))))
     S = torch.full((nq, k), -math.inf, dtype=torch.float32); I = torch.full((nq, k), -1, dtype=torch.int64)
-    redo = []
     for q0 in range(0, nq if N else 0, qb):
-        q = Qt[q0:q0 + qb].to(dev, torch.float32); ql = q.to(torch.bfloat16); bs = bi = None
-        for x0 in range(0, N, chunk):
-            xl = (X_low if X_low is not None else Xt)[x0:x0 + chunk].to(dev, torch.bfloat16)
-            s = (ql @ xl.T).float()                                        # (qb, c), fp32 accumulation
-            ts, ti = s.topk(min(kc, s.shape[1]), dim=1); ti = ti + x0
-            if bs is not None:
-                ts, ti = torch.cat([bs, ts], 1), torch.cat([bi, ti], 1)
-                ts, j = ts.topk(min(kc, ts.shape[1]), dim=1); ti = ti.gather(1, j)
-            bs, bi = ts, ti
-        rows = Xt[bi.cpu().reshape(-1) if not Xt.is_cuda else bi.reshape(-1)].to(dev, torch.float32)
-        ex = (rows.reshape(len(q), -1, D) @ q[:, :, None])[..., 0]          # exact scores of the candidates
-        es, j = ex.topk(kk, dim=1); ei = bi.gather(1, j)
+        q = Qt[q0:q0 + qb].to(dev, torch.float32); ql = q.to(torch.bfloat16); Xs = X_low if X_low is not None else Xt
+        bs, bi = _scan_topk(lambda a, b: (ql @ Xs[a:b].to(dev, torch.bfloat16).T).float(), N, chunk, kc)  # fp32 accumulation
+        es, ei, ex = _rescore(Xt, bi, q, kk)
         if kc < N:                                                          # could a row left out beat the k-th?
-            err = (ex - bs).abs().amax(1)
-            bad = es[:, -1] <= bs[:, -1] + 4 * err + 1e-6
-            redo += (torch.nonzero(bad).flatten().cpu() + q0).tolist()
+            redo += (torch.nonzero(_unsure(ex, bs, es)).flatten().cpu() + q0).tolist()
         S[q0:q0 + qb, :kk], I[q0:q0 + qb, :kk] = es.cpu(), ei.cpu()
     if redo:                                                                # rare: search these queries in fp32
         s2, i2 = knn(Qt[redo], Xt, k, chunk=chunk, device=dev, precision='fp32')
@@ -156,8 +176,13 @@ class SoiIndex:
     "Searchable rows: a FAISS index or exact torch search, plus the metadata needed to save and reload it."
     ids = None   # (ntotal,) image id of each row, or None: rows are the ids
     features = None   # the feature store the index was built from (recorded by `soi search --index-out`)
-    def __init__(self, factory:str, dim:int, metric:str='ip', index=None, params:dict|None=None,
-                 normalize:bool=False, gpu:bool=False):
+    def __init__(self, factory:str, # 'exact' or the FAISS factory string
+                 dim:int, # row dimension D
+                 metric:str='ip', # 'ip' (inner product) or 'l2'
+                 index=None, # the FAISS index; None: exact search over the added rows
+                 params:dict|None=None, # search-time parameters (set_params)
+                 normalize:bool=False, # L2-normalise rows and queries
+                 gpu:bool=False): # the FAISS index lives on a GPU
         self.factory, self.dim, self.metric, self.index = factory, int(dim), metric, index
         self.params, self.normalize, self.gpu, self._rows = {}, normalize, gpu, []
         if params: self.set_params(**params)
@@ -171,20 +196,24 @@ class SoiIndex:
         return (f"SoiIndex(factory={self.factory!r}, dim={self.dim}, ntotal={self.ntotal}, metric={self.metric!r}"
                 f"{', params=' + repr(self.params) if self.params else ''}{', gpu' if self.gpu else ''})")
 
-    def set_params(self, **params):
-        "Set search-time parameters (FAISS ParameterSpace names such as nprobe, efSearch; exact: chunk, device)."
-        if self.exact:
-            if bad := set(params) - {'chunk', 'device', 'precision'}:
-                raise ValueError(f"{sorted(bad)}: not parameters of factory='exact' (it takes chunk=, device=, precision=)")
-        else:
-            faiss = _faiss()
-            ps = faiss.GpuParameterSpace() if self.gpu else faiss.ParameterSpace()
-            for k, v in params.items():
-                try: ps.set_index_parameter(self.index, k, v)
-                except RuntimeError as e:
-                    raise ValueError(f"{k}={v!r}: not a search parameter of factory={self.factory!r} "
-                                     "(IVF takes nprobe, HNSW efSearch)") from e
-        self.params.update(params); return self
+# %% ../nbs/13_index.ipynb #ac6f10ef
+@patch
+def set_params(self:SoiIndex,
+               **params, # name=value search-time parameters
+              ):
+    "Set search-time parameters (FAISS ParameterSpace names such as nprobe, efSearch; exact: chunk, device)."
+    if self.exact:
+        if bad := set(params) - {'chunk', 'device', 'precision'}:
+            raise ValueError(f"{sorted(bad)}: not parameters of factory='exact' (it takes chunk=, device=, precision=)")
+    else:
+        faiss = _faiss()
+        ps = faiss.GpuParameterSpace() if self.gpu else faiss.ParameterSpace()
+        for k, v in params.items():
+            try: ps.set_index_parameter(self.index, k, v)
+            except RuntimeError as e:
+                raise ValueError(f"{k}={v!r}: not a search parameter of factory={self.factory!r} "
+                                 "(IVF takes nprobe, HNSW efSearch)") from e
+    self.params.update(params); return self
 
 # %% ../nbs/13_index.ipynb #bef8ef86
 def _check_q(self, Q, name):
@@ -388,9 +417,8 @@ def _show(S, I, dbm, qm, qids, n):
             if I[q, r] >= 0: print(f"  {r + 1}. {dbm['paths'][I[q, r]]}  (image {I[q, r]}, score {S[q, r]:.4f})")
 
 # %% ../nbs/13_index.ipynb #072c426c
-def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
-               ) -> int:
-    "`soi search`: search query rows in database rows (or a saved index) and write the ranking."
+def _search_parser():
+    "The argument parser of `soi search`."
     import argparse
     ap = argparse.ArgumentParser(prog='soi search', description='exact or FAISS top-k search; writes (n_queries, k) ranks')
     src = ap.add_mutually_exclusive_group(required=True)
@@ -405,8 +433,13 @@ def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.arg
     ap.add_argument('--scores-out', help='scores .npy (n_queries, k) float32')
     ap.add_argument('--allow-mismatch', action='store_true', help='search queries extracted differently from the database')
     ap.add_argument('--show', type=int, default=0, metavar='N', help='print the top-N files of each query')
-    add_config_args(ap); args = ap.parse_args(argv); cfg = config_from_args(args)
-    if args.k < 1: raise ValueError(f"--k: expected a positive number of neighbours, got {args.k}")
+    return add_config_args(ap)
+
+# %% ../nbs/13_index.ipynb #590ef772
+def _search_index(args, # parsed `soi search` arguments
+                  cfg, # soi.config's settings (the device of exact search)
+                 ):
+    "`(index, database manifest or None, feature store or None)`: a saved --index, or one built from --features."
     params = {'nprobe': args.nprobe} if args.nprobe is not None else {}
     dbm, features = None, None
     if args.index:
@@ -421,6 +454,15 @@ def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.arg
     if args.index_out:
         idx.save(args.index_out); mi = json.loads((Path(args.index_out)/'meta.json').read_text())
         write_text(Path(args.index_out)/'meta.json', json.dumps(dict(mi, features=features), indent=1))
+    return idx, dbm, features
+
+# %% ../nbs/13_index.ipynb #0f1b65b5
+def cli_search(argv:list[str]|None=None, # command-line arguments (None: sys.argv[1:])
+               ) -> int:
+    "`soi search`: search query rows in database rows (or a saved index) and write the ranking."
+    args = _search_parser().parse_args(argv); cfg = config_from_args(args)
+    if args.k < 1: raise ValueError(f"--k: expected a positive number of neighbours, got {args.k}")
+    idx, dbm, features = _search_index(args, cfg)
     Q, qids, qm = load_store_rows(args.queries, '--queries')
     if dbm is not None and qm is not None:
         if bad := check_compatible(dbm, qm, args.allow_mismatch):
