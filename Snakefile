@@ -42,7 +42,7 @@ for gpath in GRIDS:
         outs += [f for fg in agg.get('figures', []) for f in figure_files(fg)]
         rule:  # the grid's aggregation notebook: tables (mean ± std over seeds) and figures
             name: f"aggregate_{g['name']}"
-            input: done, str(ROOT/agg['notebook']), gpath
+            input: done, str(ROOT/agg['notebook']), gpath, [table_files(t)[1] for t in agg.get('reads', [])]
             output: outs
             params: grid=gpath, root=str(ROOT)
             shell: 'cd {params.root:q} && {PY} -m soi.workflow aggregate {params.grid:q}'
