@@ -14,13 +14,12 @@ import pandas as pd
 from .config import get_config, seed_everything, add_config_args, config_from_args
 from .toy import ensure_toy
 from .data_custom import open_dataset
-from .model import create_model
 from .extract import extract_to_store, load_features
 from .evaluate import evaluate_revisited, results_row
 from .index import knn
 from .report import save_table
-from .train import recipes
-from .train_loop import train
+from .train import recipes, build_model
+from .toymodels import toy_model
 from .spatial import extract_local_features
 from .rerank import rerank as rerank_with, rerank_dataset
 from .engine import build_collection
@@ -45,11 +44,16 @@ def _evaluate_row(name:str, ranks, ds, seconds:float|None=None):
     return row
 
 # %% ../nbs/95_demo.ipynb #6c17388a
-def _train(model:str, preset:str, epochs:int, out:Path, data, seed:int, progress:bool, **overrides):
-    "A short training run of the toy recipe on toy-<preset>; returns the trained network."
-    cfg = replace(recipes['toy'], export_dir=str(out), training_dataset=f'toy-{preset}', model=model, epochs=epochs,
-                  val_dataset=None, seed=seed, data=str(data), progress=progress, **overrides)
-    return train(cfg)['net']
+def _train(preset:str, model:str, epochs:int, pretrain_epochs:int, data, seed:int, progress:bool, **settings) -> dict:
+    "The pre-trained and fine-tuned networks of the toy recipe on toy-<preset> (trained once, then read): {label: (net, info)}."
+    kw = dict(preset=preset, seed=seed, model=model, pretrain_epochs=pretrain_epochs, epochs=epochs, **settings)
+    out = {}
+    for stage, label in (('pretrained', f'pre-trained ({pretrain_epochs} epochs, landmark classification, no SOA)'),
+                         ('finetuned', f'+ SOA fine-tuned ({epochs} epochs, toy recipe)')):
+        t = time.perf_counter(); net, info = toy_model(stage, data=data, progress=progress, **kw)
+        how = f"read from {info['path']}" if info['cached'] else f"trained in {time.perf_counter() - t:.0f} s, cached as {info['path']}"
+        print(f'{stage} network: {how}'); out[label] = (net, info)
+    return out
 
 # %% ../nbs/95_demo.ipynb #afda83a1
 def _rerank_rows(Q, X, scores, ranks, ds, store:Path, image_size:int) -> list:
@@ -72,9 +76,9 @@ def _rerank_rows(Q, X, scores, ranks, ds, store:Path, image_size:int) -> list:
     return rows
 
 # %% ../nbs/95_demo.ipynb #1a7a1bba
-def _search_index(ds, run:Path, model:str, image_size:int, scales, progress:bool):
-    "Index the database images with the trained network (soi.engine) and print the commands to search it."
-    folder, ck, out = Path(ds.db_paths[0]).parent, run/'train'/'model.pt', run/'index'
+def _search_index(ds, run:Path, model:str, ck:str, image_size:int, scales, progress:bool):
+    "Index the database images with the fine-tuned network `ck` (soi.engine) and print the commands to search it."
+    folder, out = Path(ds.db_paths[0]).parent, run/'index'
     build_collection(folder, out, model, str(ck), image_size=image_size, scales=scales, pattern='toy_db_*', progress=progress)
     q = ds.query_paths[0]; b = ds.bbxs[0]
     box = f" --box {' '.join(f'{v:.0f}' for v in b)}" if b is not None else ''
@@ -83,8 +87,9 @@ def _search_index(ds, run:Path, model:str, image_size:int, scales, progress:bool
 
 # %% ../nbs/95_demo.ipynb #0a99bcc7
 def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small' (the demo), 'medium'
-             model:str='resnet18-soi', # registered model (soi.model.list_models()); 'resnet101-soi' is the full-size one
-             epochs:int=3, # training epochs of the toy recipe (0: no training)
+             model:str='resnet18-gem', # registered model (soi.model.list_models()) the recipe adds SOA blocks to
+             epochs:int=4, # fine-tuning epochs of the toy recipe (0: no training, the untrained network only)
+             pretrain_epochs:int=4, # epochs of the pre-training stand-in
              image_size:int=256, # longer side at extraction
              scales=(1,), # extraction scales
              rerank:bool=True, # add the re-ranking table
@@ -93,20 +98,19 @@ def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small
              progress:bool=True, # tqdm bars
              batch_size:int=16, # extraction batch size
              index:bool=True, # end by building the search index of the database with the trained network (soi.engine)
-             **train_overrides, # TrainConfig fields, e.g. query_size=60
+             **train_overrides, # soi.toymodels.toy_settings keys, e.g. query_size=60, smoke=True
             ) -> dict:
     "Run the demo; returns {'main': DataFrame, 'rerank': DataFrame or None, 'run': folder}."
     cfg = cfg or get_config()
     run = cfg.results/'runs'/f'demo-{preset}'
     ensure_toy(preset, cfg, seed=seed)
     ds = open_dataset(f'toy-{preset}', cfg.data)
-    meta = dict(preset=preset, model=model, epochs=epochs, image_size=image_size, scales=list(scales), seed=seed)
+    meta = dict(preset=preset, model=model, epochs=epochs, pretrain_epochs=pretrain_epochs, image_size=image_size,
+                scales=list(scales), seed=seed)
     seed_everything(seed)
-    nets = {'untrained (random init)': create_model(model)}
-    if epochs > 0:
-        seed_everything(seed)
-        nets[f'trained ({epochs} epochs, toy recipe)'] = _train(model, preset, epochs, run/'train', cfg.data, seed,
-                                                                progress, **train_overrides)
+    nets = {'+ SOA untrained (random init)': build_model(replace(recipes['toy'], model=model))}
+    trained = _train(preset, model, epochs, pretrain_epochs, cfg.data, seed, progress, **train_overrides) if epochs > 0 else {}
+    nets.update({label: net for label, (net, _) in trained.items()})
     rows, first = [], None
     for i, (name, net) in enumerate(nets.items()):
         X, Q = _describe(net, ds, run/f'features-{i}', image_size, scales, batch_size, progress)
@@ -122,7 +126,7 @@ def run_demo(preset:str='small', # ToyLandmarks preset: 'tiny' (seconds), 'small
                         *_rerank_rows(Q, X, scores, ranks, ds, run, image_size)]); rr.index.name = 'method'
         print(f'Re-ranking the last network above (mAP %, ms/query on {cfg.device})')
         print(save_table(rr, f'rerank-{preset}', 'demo', cfg=cfg, meta=meta))
-    if index and epochs > 0: _search_index(ds, run, model, image_size, scales, progress)
+    if index and epochs > 0: _search_index(ds, run, model, list(trained.values())[-1][1]['path'], image_size, scales, progress)
     return {'main': main, 'rerank': rr, 'run': run}
 
 # %% ../nbs/95_demo.ipynb #63cb8f16
@@ -131,16 +135,18 @@ def cli_demo(argv:list[str]|None=None, # command-line arguments (None: sys.argv[
     "soi demo: the whole pipeline on ToyLandmarks, tables printed and saved."
     ap = argparse.ArgumentParser(prog='soi demo', description=run_demo.__doc__)
     ap.add_argument('--preset', default='small', choices=['tiny', 'small', 'medium'], help='ToyLandmarks preset')
-    ap.add_argument('--model', default='resnet18-soi', help="registered model, e.g. resnet101-soi")
-    ap.add_argument('--epochs', type=int, default=3, help='training epochs (0: untrained only)')
+    ap.add_argument('--model', default='resnet18-gem', help="registered model the recipe adds SOA to, e.g. resnet101-gem")
+    ap.add_argument('--epochs', type=int, default=4, help='fine-tuning epochs (0: untrained only)')
+    ap.add_argument('--pretrain-epochs', type=int, default=4, help='epochs of the pre-training stand-in')
     ap.add_argument('--image-size', type=int, default=256, help='longer side at extraction')
     ap.add_argument('--scales', type=float, nargs='+', default=[1.0], help='extraction scales, e.g. 1 0.7071 0.5')
     ap.add_argument('--no-rerank', action='store_true', help='skip the re-ranking table')
     ap.add_argument('--seed', type=int, default=0, help='seeds the data set, the initialisation and the training')
     args = add_config_args(ap).parse_args(argv)
     if args.epochs < 0: ap.error(f'--epochs must be >= 0, got {args.epochs}')
+    if args.pretrain_epochs < 1: ap.error(f'--pretrain-epochs must be >= 1, got {args.pretrain_epochs}')
     t = time.perf_counter()
-    run_demo(args.preset, args.model, args.epochs, args.image_size, tuple(args.scales), not args.no_rerank,
-             args.seed, config_from_args(args))
+    run_demo(args.preset, args.model, args.epochs, args.pretrain_epochs, args.image_size, tuple(args.scales),
+             not args.no_rerank, args.seed, config_from_args(args))
     print(f'demo done in {time.perf_counter() - t:.0f} s')
     return 0

@@ -44,7 +44,7 @@ def toy_settings(preset:str='small', # ToyLandmarks preset
                 ) -> dict:
     "The pre-training and fine-tuning settings of the toy networks (the fine-tuning experiment's recipe)."
     S = lambda small, full: small if smoke else full
-    s = dict(preset=preset, seed=seed, pretrain_epochs=S(1, 4), pretrain_size=S(32, 128), epochs=S(1, 4),
+    s = dict(preset=preset, seed=seed, model='resnet18-gem', pretrain_epochs=S(1, 4), pretrain_size=S(32, 128), epochs=S(1, 4),
              query_size=S(8, 200), mining_pool=S(32, 400), image_size=S(48, 128), val_image_size=S(64, 256),
              lr=5e-5, batchnorm='train', soa_layers=('layer3', 'layer4'), sos_lambda=1.0)
     bad = sorted(set(overrides) - set(s))
@@ -53,17 +53,24 @@ def toy_settings(preset:str='small', # ToyLandmarks preset
     return s
 
 # %% ../nbs/16c_toymodels.ipynb #60c45d7d
-_PRE = ('preset', 'seed', 'pretrain_epochs', 'pretrain_size')
+_PRE = ('preset', 'seed', 'model', 'pretrain_epochs', 'pretrain_size')
+
+def _training_data(preset:str, data) -> str:
+    "sha256 of the training split's manifest: a rebuilt or re-seeded ToyLandmarks is another key."
+    m = data_root(data)[0]/'train'/f'toy-{preset}'/'MANIFEST.sha256'
+    if not m.is_file(): raise FileNotFoundError(f"{m}: ToyLandmarks {preset} is not built in this data root; "
+                                                f"run `soi toy build --preset {preset}` (or soi.toy.ensure_toy) first")
+    return hashlib.sha256(m.read_bytes()).hexdigest()
 
 def _cached(path:Path):
     if not path.exists(): return None
     net, extra = load_checkpoint(path); net.eval()
-    return net, {**extra['info'], 'cached': True}
+    return net, {**extra['info'], 'cached': True, 'path': str(path)}
 
 def _pretrained(s:dict, data, progress:bool):
     name = f"toy-{s['preset']}"
     src = open_tuple_source(name, 'train', data=data)
-    seed_everything(s['seed']); base = create_model('resnet18-gem')   # the trunk of the toy recipe, no SOA
+    seed_everything(s['seed']); base = create_model(s['model'], soa_layers=())   # the recipe's network without SOA
     t0 = time.time()
     h = pretrain(base, src.paths, src.cluster, epochs=s['pretrain_epochs'], image_size=s['pretrain_size'],
                  seed=s['seed'], batch_size=min(32, len(src.paths)))
@@ -73,7 +80,7 @@ def _finetuned(s:dict, data, progress:bool):
     pre, pinfo = toy_model('pretrained', data=data, progress=progress, **{k: s[k] for k in _PRE})
     name = f"toy-{s['preset']}"
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = replace(T.recipes['toy'], training_dataset=name, val_dataset=name, seed=s['seed'], progress=progress,
+        cfg = replace(T.recipes['toy'], model=s['model'], training_dataset=name, val_dataset=name, seed=s['seed'], progress=progress,
                       device='cpu', export_dir=f'{tmp}/ft', data=str(data_root(data)[0]), epochs=s['epochs'],
                       query_size=s['query_size'], mining_pool=s['mining_pool'], image_size=s['image_size'],
                       val_image_size=s['val_image_size'], val_every=s['epochs'], lr=s['lr'],
@@ -95,10 +102,11 @@ def toy_model(stage:str='finetuned', # 'pretrained' (classification stand-in) | 
     if stage not in ('pretrained', 'finetuned'): raise ValueError(f"stage: {stage!r}; use 'pretrained' or 'finetuned'")
     s = toy_settings(**settings)
     if stage == 'pretrained': s = {k: s[k] for k in _PRE}
-    key = model_key(stage, s); path = data_root(data)[0]/'models'/'toy'/f'{stage}-{key}.pt'
+    key = model_key(stage, {**s, 'data': _training_data(s['preset'], data)})
+    path = data_root(data)[0]/'models'/'toy'/f'{stage}-{key}.pt'
     got = _cached(path) if cache else None
     if got is not None: return got
     net, info = (_pretrained if stage == 'pretrained' else _finetuned)(s, data, progress)
     net.cpu().eval(); info = {'stage': stage, 'settings': s, 'key': key, **info}
     if cache: save_checkpoint(path, net, info=info)
-    return net, {**info, 'cached': False}
+    return net, {**info, 'cached': False, 'path': str(path) if cache else None}
