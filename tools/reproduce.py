@@ -104,14 +104,14 @@ def compare(measured:dict, # {data set key: {'E','M','H': mAP in %}}
             published:dict, # {data set key: {'E'|'M'|'H': published mAP in %}} (protocols may be absent)
             tol:float, # the agreement required, in mAP points
            ) -> list[dict]:
-    "Rows: data set, protocol, mAP, published (nan: none), Δ = mAP - published, and `|Δ| ≤ tol`: ✓, ✗, or — without a value."
+    "Rows: data set, protocol, mAP, published (nan: none), Δ = mAP - published, and `within ±tol`: ✓ when |Δ| <= tol, ✗ else, — without a value."
     rows = []
     for key, v in measured.items():
         for p in PROTOCOLS:
             pub = published.get(key, {}).get(p)
             d = float('nan') if pub is None else v[p] - pub
             rows.append({'data set': key, 'protocol': p, 'mAP': v[p], 'published': float('nan') if pub is None else float(pub),
-                         'Δ': d, f'|Δ| ≤ {tol:g}': '—' if pub is None else ('✓' if abs(d) <= tol + 1e-9 else '✗')})
+                         'Δ': d, f'within ±{tol:g}': '—' if pub is None else ('✓' if abs(d) <= tol + 1e-9 else '✗')})
     return rows
 
 # ---------------------------------------------------------------- running
@@ -185,11 +185,11 @@ def _peer_classes():
             self.pool = nn.Module(); self.pool.p = nn.Parameter(torch.ones(1) * 3.0)
             self.whiten = nn.Linear(512, 512)
             g = torch.Generator().manual_seed(seed)
-            with torch.no_grad():   # random everything (SOLAR's v starts at zero: here the attention path counts)
-                for k, t in self.state_dict().items():
-                    if t.is_floating_point():
-                        t.copy_(torch.rand(t.shape, generator=g) * 0.5 + 0.75 if 'running_var' in k or k.endswith('pool.p')
-                                else torch.randn(t.shape, generator=g) * 0.05)
+            with torch.no_grad():   # BatchNorm parameters and statistics random too, so a swapped key would show
+                for m in self.modules():
+                    if isinstance(m, nn.BatchNorm2d):
+                        for t, lo in ((m.weight, .75), (m.running_var, .75)): t.copy_(torch.rand(t.shape, generator=g) * .5 + lo)
+                        for t in (m.bias, m.running_mean): t.copy_(torch.randn(t.shape, generator=g) * .05)
             self.eval()
         def forward(self, x):
             if self.fmt == 'cirtorch': o = self.features(x)
@@ -215,6 +215,15 @@ def write_peer_checkpoint(path, fmt:str, seed:int=0) -> Path:
     torch.save({'meta': meta, 'state_dict': net.state_dict(), 'epoch': 1}, path)
     return path
 
+def _smooth(paths, seed:int):
+    "Replace each image by a smooth random picture of the same size (noise images all give the same descriptor)."
+    import numpy as np
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    for p in paths:
+        size = Image.open(p).size
+        Image.fromarray(rng.integers(0, 256, (3, 4, 3), dtype=np.uint8)).resize(size, Image.Resampling.BILINEAR).save(p)
+
 def write_fixture(data, # data root to fill
                   specs:list, # model specs (expected.yaml entries): a peer checkpoint is written for each
                   seed:int=0, # images, ground truth and weights from this seed
@@ -225,8 +234,11 @@ def write_fixture(data, # data root to fill
     "Tiny roxford5k, rparis6k and revisitop1m in the official layouts + peer checkpoints under <data>/networks/."
     from soi.testing import write_revisited_fixture, write_distractors_fixture
     data = Path(data)
-    for i, name in enumerate(('roxford5k', 'rparis6k')): write_revisited_fixture(data, name, n_db, n_q, seed=seed + i)
-    write_distractors_fixture(data, n_distractors, seed=seed + 2)
+    for i, name in enumerate(('roxford5k', 'rparis6k')):
+        d = write_revisited_fixture(data, name, n_db, n_q, seed=seed + i)
+        _smooth(sorted((d/'jpg').glob('*.jpg')), seed + i)
+    d = write_distractors_fixture(data, n_distractors, seed=seed + 2)
+    _smooth(sorted((d/'jpg').rglob('*.jpg')), seed + 2)
     for s in specs: write_peer_checkpoint(data/'networks'/s['file'], s['format'], seed)
     return data
 
