@@ -125,3 +125,14 @@ def test_reproduce_end_to_end_on_fixtures(tmp_path):
     assert math.isnan(t['published'][2])
     tim = pd.read_csv(tmp_path/'results'/'tables'/'fixture'/'solar_r1m_timing.csv')
     assert tim['distractors images computed'][0] == 5 and tim['db images computed'][0] == 12
+
+@pytest.mark.skipif(__import__('shutil').which('make') is None, reason='make is not installed')
+def test_make_reproduce_runs_the_tool_over_the_real_grids():
+    "`make reproduce` (dry run: nothing installed or run) calls tools/reproduce.py over REAL_GRIDS, by default all of grids/real/."
+    dry = lambda *a: subprocess.run(['make', '-n', 'reproduce', 'VENV=/nonexistent/venv', *a], cwd=ROOT, capture_output=True, text=True)
+    r = dry()
+    line = next(l for l in r.stdout.splitlines() if 'tools/reproduce.py' in l)
+    assert line.startswith('/nonexistent/venv/bin/python tools/reproduce.py --cores 2') and line.endswith(' '.join(R.REAL_GRIDS)), line
+    assert sorted(R.REAL_GRIDS) == sorted(str(p.relative_to(ROOT)) for p in (ROOT/'grids'/'real').glob('*.yaml') if p.stem != 'expected')
+    line = next(l for l in dry('REAL_GRIDS=grids/real/solar.yaml', 'CORES=3').stdout.splitlines() if 'tools/reproduce.py' in l)
+    assert line.endswith('--cores 3 --snakemake-args="" grids/real/solar.yaml'), line
