@@ -79,51 +79,50 @@ def test_missing_inputs_named_exit_2(tmp_path):
     assert r.returncode == 0, r.stderr
 
 def test_reproduce_end_to_end_on_fixtures(tmp_path):
+    from soi.data import open_revisited, open_distractors
+    from soi.evaluate import evaluate_revisited
+    from soi.store import load_features
+    import pandas as pd
     data = tmp_path/'data'
-    R.write_fixture(data, [SPEC], seed=1)   # seed 1: the closest two scores of a query differ by 4e-5 (no near-ties)
-    exp = _expected(tmp_path/'expected.yaml', {})
+    R.write_fixture(data, [SPEC], seed=1)
+    # independently: the peer network's own multi-scale descriptors, a float64 ranking of database + distractors
+    ds = open_revisited('roxford5k', data); scales = [1, 2 ** .5, 2 ** -.5]
+    Xp = np.vstack([_peer_descriptors(ds.db_paths, [None] * 12, scales, 1),
+                    _peer_descriptors(open_distractors('revisitop1m', data), [None] * 5, scales, 1)]).astype(np.float64)
+    Qp = _peer_descriptors(ds.query_paths, ds.bbxs, scales, 1).astype(np.float64)
+    S = Qp @ Xp.T
+    assert np.diff(np.sort(S, 1), axis=1).min() > 1e-6, 'near-tied scores: the fixture cannot fix one ranking'
+    res = evaluate_revisited(np.argsort(-S, 1), ds.gnd)
+    v = {p[0].upper(): 100 * res[p]['mAP'] for p in ('easy', 'medium', 'hard')}
+    # values made for the fixture: E within 0.1 (✓), M 0.3 off (✗), H not published (—)
+    exp = _expected(tmp_path/'expected.yaml', {'roxford5k+revisitop1m': {'E': v['E'] + 0.08, 'M': v['M'] - 0.3}, 'roxford5k': {'E': 0.0}})
     grid = tmp_path/'fixture.yaml'; grid.write_text(GRID.format(expected=exp))
-    r = _run(tmp_path, '--cores', '1', '--snakemake-args', f"-d {tmp_path/'wd'}", str(grid))
+
+    r = _run(tmp_path, '--cores', '1', '--snakemake-args', f"-d {tmp_path/'wd'}", str(grid))   # what make reproduce runs
     assert r.returncode == 0, (r.stdout + r.stderr)[-5000:]
     pt = tmp_path/'results'/'runs'/'fixture'/'dataset=roxford5k,distractors=revisitop1m'
     m = json.loads((pt/'metrics.json').read_text())['metrics']
     assert m['key'] == 'roxford5k+revisitop1m' and m['n_db'] == 12 + 5 and m['checkpoint']['format'] == 'solar'
-
-    # the stored descriptors are the peer network's (float16 rows)
-    from soi.store import load_features
-    from soi.data import open_revisited, open_distractors
-    from soi.evaluate import evaluate_revisited
-    ds = open_revisited('roxford5k', data); scales = [1, 2 ** .5, 2 ** -.5]
+    for p in 'EMH': assert math.isclose(m['mAP'][p], v[p], abs_tol=1e-9), (p, m['mAP'], v)
+    # the stored rows (float16) are the peer's descriptors
     feat = data/'features'/'reproduce'/'fixture-solar'
-    X, mx = load_features(feat/'roxford5k'/'db'); Q, mq = load_features(feat/'roxford5k'/'queries')
-    D, md = load_features(feat/'revisitop1m')
+    (X, mx), (Q, mq), (D, md) = (load_features(feat/s) for s in ('roxford5k/db', 'roxford5k/queries', 'revisitop1m'))
     assert (mx['ids'] == np.arange(12)).all() and (mq['ids'] == np.arange(3)).all() and (md['ids'] == np.arange(5)).all()
-    np.testing.assert_allclose(Q, _peer_descriptors(ds.query_paths, ds.bbxs, scales, 1), atol=3e-3)
-    np.testing.assert_allclose(X, _peer_descriptors(ds.db_paths, [None] * 12, scales, 1), atol=3e-3)
-    np.testing.assert_allclose(D, _peer_descriptors(open_distractors('revisitop1m', data), [None] * 5, scales, 1), atol=3e-3)
-    # the mAPs: an independent full ranking of database + distractors (numpy), evaluated by the revisited protocol
-    ranks = np.argsort(-(Q.astype(np.float64) @ np.vstack([X, D]).astype(np.float64).T), axis=1)
-    res = evaluate_revisited(ranks, ds.gnd)
-    for p in ('easy', 'medium', 'hard'): assert math.isclose(m['mAP'][p[0].upper()], 100 * res[p]['mAP'], abs_tol=1e-9)
+    np.testing.assert_allclose(np.vstack([X, D]), Xp, atol=3e-3); np.testing.assert_allclose(Q, Qp, atol=3e-3)
 
-    # ✓/✗ against values made for the fixture: E within 0.1 (✓), M 0.3 off (✗), H not published (—)
-    v = m['mAP']; pub = {'E': v['E'] + 0.08, 'M': v['M'] - 0.3}
-    _expected(exp, {'roxford5k+revisitop1m': pub, 'roxford5k': {'E': 0.0}})
-    a = subprocess.run([sys.executable, '-m', 'soi.workflow', 'aggregate', str(grid)], capture_output=True, text=True,
-                       env=_env(tmp_path), cwd=ROOT)
-    assert a.returncode == 0, a.stderr[-3000:]
-    md = (tmp_path/'results'/'tables'/'fixture'/'solar_r1m.md').read_text().splitlines()
+    # the table: columns, values, Δ and ✓/✗/—
+    tab = tmp_path/'results'/'tables'/'fixture'
+    md = (tab/'solar_r1m.md').read_text().splitlines()
     assert md[0] == '| model | data set | protocol | mAP | published | Δ | within ±0.1 |', md[0]
     assert [l.split('|')[-2].strip() for l in md[2:]] == ['✓', '✗', '—'], md
-    import pandas as pd
-    t = pd.read_csv(tmp_path/'results'/'tables'/'fixture'/'solar_r1m.csv')
+    t = pd.read_csv(tab/'solar_r1m.csv')
     assert list(t.columns) == ['model', 'data set', 'protocol', 'mAP', 'published', 'Δ', 'within ±0.1']
     assert list(t['protocol']) == ['E', 'M', 'H'] and set(t['data set']) == {'roxford5k+revisitop1m'}
     assert list(t['within ±0.1']) == ['✓', '✗', '—']
     np.testing.assert_allclose(t['mAP'], [v['E'], v['M'], v['H']], atol=1e-9)
     np.testing.assert_allclose(t['Δ'][:2], [-0.08, 0.3], atol=1e-9)
-    assert math.isnan(t['published'][2])
-    tim = pd.read_csv(tmp_path/'results'/'tables'/'fixture'/'solar_r1m_timing.csv')
+    assert math.isnan(t['published'][2]) and md[4].split('|')[5].strip() == '—'
+    tim = pd.read_csv(tab/'solar_r1m_timing.csv')
     assert tim['distractors images computed'][0] == 5 and tim['db images computed'][0] == 12
 
 @pytest.mark.skipif(__import__('shutil').which('make') is None, reason='make is not installed')
