@@ -60,6 +60,18 @@ def test_compare_hand_worked():
     assert [(r['protocol'], r['within ±0.1']) for r in rows] == [('E', '✓'), ('M', '✗'), ('H', '—')]
     assert math.isclose(rows[1]['Δ'], -0.11) and math.isnan(rows[2]['published']) and math.isnan(rows[2]['Δ'])
 
+@pytest.mark.parametrize('fmt', ['solar', 'cirtorch'])
+def test_fixture_checkpoints_are_peer_files(tmp_path, fmt):
+    "The fixture checkpoints are read by soi import-checkpoint as the peers' files, and the converted network is the peer's."
+    import torch
+    from soi.model import load_checkpoint
+    from soi.model_import import import_checkpoint
+    f = R.write_peer_checkpoint(tmp_path/f'{fmt}.pth', fmt, seed=2)
+    net, extra = load_checkpoint(import_checkpoint(f, tmp_path/'soi.pth'))
+    assert extra['imported_from']['format'] == fmt and net.config.soa_layers == (('layer3', 'layer4') if fmt == 'solar' else ())
+    x = torch.rand(2, 3, 72, 56)
+    with torch.no_grad(): np.testing.assert_allclose(net.eval()(x).numpy(), R.PeerNet(fmt, 2)(x).numpy(), atol=1e-5)
+
 def test_missing_inputs_named_exit_2(tmp_path):
     "An empty data root: every file of the real grids named with its address and destination, exit 2, no traceback."
     r = _run(tmp_path)
