@@ -12,22 +12,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 from .config import seed_everything, resolve_precision
+from .data import load_image
 
 # %% auto #0
-__all__ = ['load_images', 'random_crop', 'cosine_logits', 'pretrain', 'transfer_weights']
+__all__ = ['images_in_memory', 'random_crop', 'cosine_logits', 'pretrain', 'transfer_weights']
 
 # %% ../nbs/16b_pretrain.ipynb #fae4b1b4
-def load_images(paths:list, # image files
-                short_side:int, # the shorter side after resizing, pixels
-               ) -> list[Tensor]:
-    "Every image as a (3, H, W) uint8 tensor with min(H, W) = `short_side` (aspect kept)."
+def images_in_memory(paths:list, # image files
+                     short_side:int, # the shorter side after resizing, pixels
+                    ) -> list[Tensor]:
+    "Every image as a (3, H, W) uint8 tensor with min(H, W) = `short_side` (aspect kept); read by soi.data.load_image."
     from PIL import Image
     out = []
-    for p in paths:
-        with Image.open(p) as im:
-            im = im.convert('RGB'); w, h = im.size; r = short_side / min(w, h)
-            im = im.resize((max(short_side, round(w * r)), max(short_side, round(h * r))), Image.BILINEAR)
-            out.append(torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous())
+    for p in paths:   # load_image: EXIF orientation, any mode to RGB, one message naming a corrupt file
+        im = load_image(p); w, h = im.size; r = short_side / min(w, h)
+        im = im.resize((max(short_side, round(w * r)), max(short_side, round(h * r))), Image.BILINEAR)
+        out.append(torch.from_numpy(np.array(im)).permute(2, 0, 1).contiguous())
     return out
 
 # %% ../nbs/16b_pretrain.ipynb #86eaeb94
@@ -73,7 +73,7 @@ def pretrain(net:nn.Module, # a soi.model network (.meta: mean, std, outputdim),
     y = torch.as_tensor(np.unique(np.asarray(labels), return_inverse=True)[1].reshape(-1))
     if len(y) != len(paths): raise ValueError(f"labels: expected {len(paths)} labels (one per path), got {len(y)}")
     if len(paths) < batch_size: raise ValueError(f"batch_size: {batch_size} is more than the {len(paths)} images")
-    ims, g = load_images(paths, round(image_size * 1.25)), seed_everything(seed)
+    ims, g = images_in_memory(paths, round(image_size * 1.25)), seed_everything(seed)
     W = nn.Parameter(torch.randn(int(y.max()) + 1, net.meta['outputdim'], generator=g) * 0.01)
     net.to(device); W.data = W.data.to(device)
     mean, std = (torch.tensor(net.meta[k], device=device).view(1, 3, 1, 1) for k in ('mean', 'std'))
