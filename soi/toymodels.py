@@ -18,9 +18,15 @@ from .mining import open_tuple_source
 import soi.train as T
 from .train_loop import train, validate
 from .pretrain import pretrain, transfer_weights
+import numpy as np
+from .core import save_npy
+from .toy import PRESETS, _jpeg, _write
+from .toy_render import distractor_image
+from .data_custom import open_dataset
+from .extract import extract_features
 
 # %% auto #0
-__all__ = ['package_hash', 'model_key', 'toy_settings', 'toy_model']
+__all__ = ['package_hash', 'model_key', 'toy_settings', 'toy_model', 'render_distractors', 'toy_features']
 
 # %% ../nbs/16c_toymodels.ipynb #7b04e060
 def package_hash() -> str:
@@ -110,3 +116,49 @@ def toy_model(stage:str='finetuned', # 'pretrained' (classification stand-in) | 
     net.cpu().eval(); info = {'stage': stage, 'settings': s, 'key': key, **info}
     if cache: save_checkpoint(path, net, info=info)
     return net, {**info, 'cached': False, 'path': str(path) if cache else None}
+
+# %% ../nbs/16c_toymodels.ipynb #29a907b3
+def render_distractors(ids, # distractor indices
+                       folder:str|Path, # where the JPEGs go (created); existing files are kept
+                       preset:str='small', # ToyLandmarks preset: the long side of its images
+                       data_seed:int=0, # dataset seed
+                      ) -> list:
+    "The files `folder/distractor_<i>.jpg` of distractors `ids`, rendered as `build_toy` stores them (absent ones only)."
+    out = []
+    for i in ids:
+        p = Path(folder)/f'distractor_{int(i):07d}.jpg'
+        if not p.exists(): _write(p, _jpeg(np.asarray(distractor_image(int(i), PRESETS[preset]['size'][1], data_seed)), 85))
+        out.append(p)
+    return out
+
+# %% ../nbs/16c_toymodels.ipynb #85b0cd52
+def toy_features(net, # the network (from toy_model)
+                 info:dict, # its info (toy_model): 'key' names the cache; 'settings' the preset and description size
+                 distractors:int=0, # describe distractors 0..distractors-1 too
+                 data=None, # data root, SoiConfig or None; the cache is <data>/features/toy/
+                 data_seed:int=0, # ToyLandmarks dataset seed
+                 image_size:int|None=None, # longer side when describing; None: the network's validation size
+                 chunk:int=1000, # distractors rendered, described and cached together
+                ) -> dict:
+    "Cached descriptors {'X' db, 'Q' queries, 'D' distractors (distractors, dim)} and 'seconds' spent computing now."
+    if int(distractors) < 0: raise ValueError(f"distractors: expected a count >= 0, got {distractors}")
+    s = info['settings']; preset, size = s['preset'], image_size or s['val_image_size']
+    root = data_root(data)[0]; ds = open_dataset(f'toy-{preset}', root)
+    cache = root/'features'/'toy'/f"{preset}-s{data_seed}-{info['key']}-{size}"
+    kw, sec = dict(image_size=size, device='cpu', progress=False), {'render': 0.0, 'extract': 0.0}
+    def get(f, make):
+        if not (cache/f).exists(): t = time.time(); save_npy(cache/f, make()); sec['extract'] += time.time() - t
+        return np.load(cache/f)
+    X = get('db.npy', lambda: extract_features(net, ds.db_paths, **kw))
+    Q = get('queries.npy', lambda: extract_features(net, ds.query_paths, bbxs=ds.bbxs, **kw))
+    parts = []
+    for a in range(0, int(distractors), chunk):
+        b = min(a + chunk, int(distractors)); f = cache/f'distractors-{a}-{b}.npy'
+        if f.exists(): parts.append(np.load(f)); continue
+        with tempfile.TemporaryDirectory() as tmp:
+            t = time.time(); paths = render_distractors(range(a, b), tmp, preset, data_seed); sec['render'] += time.time() - t
+            t = time.time(); V = extract_features(net, paths, **kw); sec['extract'] += time.time() - t
+        save_npy(f, V)
+        parts.append(V)
+    D = np.concatenate(parts) if parts else np.zeros((0, X.shape[1]), np.float32)
+    return {'X': X, 'Q': Q, 'D': D, 'seconds': sec, 'cache': cache}
