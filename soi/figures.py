@@ -85,7 +85,7 @@ def plot_pr(results:dict, # {label: precision_recall result}
     for label, r in results.items(): ax.plot(r['recall'], r['precision'], label=label, **kw)
     ax.set_xlim(0, 1); ax.set_ylim(0, 1.02); ax.set_xlabel('recall'); ax.set_ylabel('precision (interpolated, mean)')
     if title: ax.set_title(title)
-    ax.grid(alpha=.3); ax.legend(fontsize=8, loc='lower left')
+    ax.grid(alpha=.3); ax.legend(fontsize=8, loc='upper right')
     return ax
 
 # %% ../nbs/04a_figures.ipynb #7d12c697
@@ -124,6 +124,7 @@ def ranking_figure(query_path, # query image, or a list (one per row)
             if j >= len(top): ax.axis('off'); continue
             lab = judge(top[j:j + 1], g, protocol)[0]
             _show(ax, db_paths[int(top[j])], size); ax.set_title(f'{j + 1}', fontsize=7, color=COLOURS[lab])
+            for sp in ax.spines.values(): sp.set_visible(False)   # the frame alone marks the image
             ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, ec=COLOURS[lab], lw=4, clip_on=False, gid=lab))
     fig.subplots_adjust(wspace=0.08, hspace=0.3)
     return fig
