@@ -58,7 +58,7 @@ if EXTRAS:
     rule benchmarks_results:  # benchmarks/RESULTS.md rendered from benchmarks/results/*.json
         input: sorted(glob.glob(str(ROOT/'benchmarks'/'results'/'*.json'))), str(ROOT/'tools'/'render_results.py'),
                str(ROOT/'benchmarks'/'legacy.md')
-        output: str(ROOT/'benchmarks'/'RESULTS.md')
+        output: str(ROOT/'benchmarks'/'RESULTS.md'), str(ROOT/'benchmarks'/'speed.md')
         params: root=str(ROOT)
         shell: 'cd {params.root:q} && {PY} tools/render_results.py'
 

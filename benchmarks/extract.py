@@ -28,6 +28,10 @@ the attention changes the descriptor and its bf16 error is measured). Images: sy
 On a shared machine, wall-clock img/s depends on the other jobs; the CPU seconds of this process do much less
 (use --workers 0 so decoding is counted too, and --threads 1 so no thread spins waiting for a busy core): both are
 printed, with the ratio to the classic loop for each.
+Ceiling: the network's FLOPs per image (torch's FLOP counter) and this machine's GFLOP/s for the best square matrix
+product in fp32 and bf16 (benchmarks/machine.py) are printed first; every row then shows its GFLOP/s and the share of
+the matrix product of its precision it reaches, and each scale set ends with the ratio to the classic loop that a
+network running at the matrix product's speed would reach (what the hardware allows; --no-ceiling skips this).
 Results: printed, and written as JSON (--json, default benchmarks/results/extract_<device>_<model>_<precision>.json)
 for tools/render_results.py (RESULTS.md).
 """
@@ -124,6 +128,17 @@ def timed(fn, device):
     if device.type == 'cuda': torch.cuda.synchronize()
     return out, time.perf_counter() - t, time.process_time() - c
 
+def gflop_per_image(net, width, height, scales):
+    "GFLOP of the network's forward passes for one width x height image at `scales` (torch's FLOP counter, fp32)."
+    from torch.utils.flop_counter import FlopCounterMode
+    total = 0
+    with torch.no_grad():
+        for s in scales:
+            x = torch.zeros(1, 3, int(height * s + 0.5), int(width * s + 0.5))
+            with FlopCounterMode(display=False) as f: net.eval()(x)
+            total += f.get_total_flops()
+    return total / 1e9
+
 def cosine(a, b): return (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 def main(argv=None):
@@ -141,6 +156,7 @@ def main(argv=None):
     p.add_argument('--gpu-decode', action='store_true', help='also time (c) with torchvision.io.decode_jpeg on the device')
     p.add_argument('--threads', type=int, default=None, help='torch CPU threads')
     p.add_argument('--skip-classic', action='store_true'); p.add_argument('--skip-fp32', action='store_true')
+    p.add_argument('--no-ceiling', action='store_true', help="skip the FLOP count and the machine's matrix-product GFLOP/s")
     p.add_argument('--json', help='write the numbers here (default: benchmarks/results/extract_<device>_<model>_<precision>.json)')
     a = p.parse_args(argv)
     from soi.extract import extract_features, plan_precision
@@ -158,7 +174,14 @@ def main(argv=None):
     load0 = os.getloadavg()[0]
     print(f'device: {name}; torch {torch.__version__}; {a.model} at {a.width}x{a.height}; n={n}; chosen precision '
           f'{chosen}; workers {a.workers}; load {load0:.2f}', flush=True)
-    rows, extra = [], {}
+    rows, extra, notes = [], {}, []
+    if not a.no_ceiling:   # what the matrix units allow: the network's FLOPs against one large matrix product per dtype
+        from machine import peaks
+        extra['gemm_gflops'] = pk = peaks(dev.type)
+        extra['gflop_per_image'] = flop = {','.join(f'{s:g}' for s in st): round(gflop_per_image(net, a.width, a.height, st), 2) for st in sets}
+        notes.append(f"Matrix product (best of 1024^3 to 4096^3, benchmarks/machine.py): {pk['fp32']:.0f} GFLOP/s fp32, {pk['bf16']:.0f} GFLOP/s bf16 "
+                     f"({dev.type}); network " + ', '.join(f'{v:.1f} GFLOP/img at scales {k}' for k, v in flop.items()) + '.')
+        print(notes[-1], flush=True)
     with tempfile.TemporaryDirectory() as d:
         paths = make_images(d, n, a.width, a.height); warm = paths[:1]
         def soi(prec, compile=False, imgs=paths):
@@ -187,16 +210,25 @@ def main(argv=None):
                          warmup_s=round(tw, 1), load=round(os.getloadavg()[0], 2), cpu_s=round(c, 3), img_per_cpu_s=round(n / c, 4))
                 if base: r['x_classic'], r['x_classic_cpu'] = round(n / t / base, 2), round(n / c / basec, 2)
                 if ref is not None: cs = cosine(X, ref); r['cos_fp32_min'], r['cos_fp32_mean'] = float(cs.min()), float(cs.mean())
+                if 'gemm_gflops' in extra:       # achieved GFLOP/s, and its share of the matrix product of the precision used
+                    r['gflops'] = round(n / t * extra['gflop_per_image'][','.join(f'{s:g}' for s in scales)], 1)
+                    r['of_gemm'] = round(r['gflops'] / extra['gemm_gflops'][prec], 3)
                 rows.append(r)
+                ceil = f" | {r['gflops']:6.0f} GFLOP/s = {100 * r['of_gemm']:3.0f} % of {prec} matmul" if 'gflops' in r else ''
                 print(f"{label:42s} scales {','.join(f'{s:g}' for s in scales):14s} {n / t:8.3f} img/s "
                       f"x{r.get('x_classic', float('nan')):5.2f}  | {n / c:8.4f} img/CPU-s x{r.get('x_classic_cpu', float('nan')):5.2f} | "
-                      f"cos to fp32 min {r.get('cos_fp32_min', float('nan')):.6f}  ({t:.1f} s, {c:.1f} CPU s; warm-up {tw:.1f} s; "
+                      f"cos to fp32 min {r.get('cos_fp32_min', float('nan')):.6f}{ceil}  ({t:.1f} s, {c:.1f} CPU s; warm-up {tw:.1f} s; "
                       f"load {r['load']})", flush=True)
+            if base and 'gemm_gflops' in extra:
+                notes.append(f"Ceiling at scales {','.join(f'{s:g}' for s in scales)}: a network running at the {chosen} matrix "
+                             f"product's speed would be x{extra['gemm_gflops'][chosen] / (base * extra['gflop_per_image'][','.join(f'{s:g}' for s in scales)]):.2f} "
+                             "the classic loop.")
+                print(' ', notes[-1], flush=True)
         if a.gpu_decode: extra['decode_difference_cpu'] = decode_difference(paths[:8])
     res = dict(device=name, device_type=dev.type, model=a.model, size=[a.width, a.height], n=n, precision_asked=a.precision,
                chosen=chosen, torch=torch.__version__, date=time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime()),
                load_start=round(load0, 2), command='python benchmarks/extract.py ' + ' '.join(sys.argv[1:] if argv is None else argv),
-               rows=rows, **extra)
+               rows=rows, notes=' '.join(notes) or None, **extra)
     path = Path(a.json) if a.json else RESULTS / f"extract_{dev.type}_{a.model}_{a.precision}{'_compile' if a.compile else ''}.json"
     path.parent.mkdir(parents=True, exist_ok=True); path.write_text(json.dumps(res, indent=1)); print('wrote', path)
     return 0

@@ -5,6 +5,7 @@ set -x
 cd "$(dirname "$0")/.."; export PYTHONPATH=$PWD
 P=${PYTHON:-python3}
 $P -c "import torch; print(torch.__version__, torch.cuda.get_device_name(0))"
+$P benchmarks/machine.py   # the matrix product's GFLOP/s (fp32, bf16): the ceiling the numbers below are read against
 # ResNet-101 at 1024x768: classic loop, soi fp32, soi bf16 + channels-last, + torch.compile, + nvJPEG decode; 1 and 3 scales
 $P benchmarks/extract.py --device cuda --n 512 --workers 8 --compile --gpu-decode --scale-sets 1 1,0.7071,0.5
 # ResNet-SOI at the thesis scales

@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from .core import ShapeError
 
 # %% auto #0
-__all__ = ['soa_explicit', 'soa_sdpa', 'SOABlock', 'attention_map', 'draw_attention']
+__all__ = ['soa_explicit', 'soa_sdpa', 'soa_blocked', 'SOABlock', 'attention_map', 'draw_attention']
 
 # %% ../nbs/08_attention.ipynb #8f6013e5
 def soa_explicit(f:Tensor, # (B, m, N) query features f
@@ -33,6 +33,20 @@ def soa_sdpa(f:Tensor, # (B, m, N) query features f
     z = F.scaled_dot_product_attention(f.transpose(1, 2), g.transpose(1, 2), h.transpose(1, 2),
                                        scale=f.shape[1]**-0.5)                # (B, N, m)
     return z.transpose(1, 2)                                                   # (B, m, N)
+
+def soa_blocked(f:Tensor, # (B, m, N) query features f
+                g:Tensor, # (B, m, N) key features g
+                h:Tensor, # (B, m, N) values h
+                budget:int=2**21, # entries of A computed at once (rows per block = budget // N, at least 1)
+               ) -> Tensor:
+    "The same z = h A^T, A formed a block of query rows at a time with a float32 (or float64) softmax."
+    m, N = f.shape[1], f.shape[2]; rows = max(1, budget // max(N, 1))
+    ft, ht, parts = f.transpose(1, 2), h.transpose(1, 2), []
+    for i in range(0, N, rows):
+        L = ft[:, i:i + rows] @ g                                               # (B, rows, N) logits
+        sm = torch.float64 if L.dtype == torch.float64 else torch.float32
+        parts.append(torch.softmax(L * m**-0.5, dim=-1, dtype=sm).to(L.dtype) @ ht)   # (B, rows, m)
+    return torch.cat(parts, 1).transpose(1, 2)                                  # (B, m, N)
 
 # %% ../nbs/08_attention.ipynb #73fe0a44
 def _conv_bn_relu(cin:int, # input channels
@@ -63,7 +77,9 @@ class SOABlock(nn.Module):
             raise ShapeError(f"x: expected a (B, {self.channels}, H, W) feature map for {self!r}, got {tuple(x.shape)}")
         B, C, H, W = x.shape
         f, g, h = (m(x).flatten(2) for m in (self.f, self.g, self.h))         # (B, m, N), N = H*W
-        z, A = soa_explicit(f, g, h) if return_attention else (soa_sdpa(f, g, h), None)
+        if return_attention: z, A = soa_explicit(f, g, h)
+        elif x.device.type == 'cpu' and not torch.is_grad_enabled(): z, A = soa_blocked(f, g, h), None   # CPU inference
+        else: z, A = soa_sdpa(f, g, h), None
         out = self.v(z.reshape(B, self.mid, H, W)) + x                          # (B, C, H, W)
         return (out, A) if return_attention else out
 

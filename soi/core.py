@@ -14,8 +14,8 @@ import numpy as np
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'LIBRARIES', 'ShapeError', 'check_rows', 'check_ranks', 'check_finite',
            'descriptors_from_columns', 'ranks_from_revisitop', 'atomic_write', 'save_npy', 'write_text', 'save_torch',
-           'file_digest', 'sha256_file', 'UnsafePickleError', 'SafeUnpickler', 'debugging', 'trusted', 'load_pickle',
-           'l2n', 'library_versions']
+           'file_digest', 'sha256_file', 'source_hash', 'UnsafePickleError', 'SafeUnpickler', 'debugging', 'trusted',
+           'load_pickle', 'l2n', 'library_versions']
 
 # %% ../nbs/01_core.ipynb #483f580c
 class ShapeError(ValueError):
@@ -168,6 +168,14 @@ def sha256_file(path:str|Path, # the file
                ) -> str:
     "Hex SHA-256 of a file, read in chunks."
     return file_digest(path, 'sha256', chunk)
+
+def source_hash(package:str|Path|None=None, # a package folder (default: the installed soi)
+               ) -> str:
+    "Hex SHA-256 of a package's Python sources (relative names and bytes): the code part of every soi cache key."
+    root = Path(package) if package is not None else Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob('*.py')): h.update(f.relative_to(root).as_posix().encode() + b'\0' + f.read_bytes() + b'\0')
+    return h.hexdigest()
 
 # %% ../nbs/01_core.ipynb #9a699ce5
 import pickle

@@ -79,7 +79,12 @@ def _rerank_rows(Q, X, scores, ranks, ds, store:Path, image_size:int) -> list:
 def _search_index(ds, run:Path, model:str, ck:str, image_size:int, scales, progress:bool):
     "Index the database images with the fine-tuned network `ck` (soi.engine) and print the commands to search it."
     folder, out = Path(ds.db_paths[0]).parent, run/'index'
-    build_collection(folder, out, model, str(ck), image_size=image_size, scales=scales, pattern='toy_db_*', progress=progress)
+    kw = dict(image_size=image_size, scales=scales, pattern='toy_db_*', progress=progress)
+    try: build_collection(folder, out, model, str(ck), **kw)
+    except ValueError as e:                       # the demo's own index, from another network or settings: rebuild it
+        if 'was built with' not in str(e): raise
+        print(f"{out}: built by an earlier demo with another network or settings; rebuilding it")
+        build_collection(folder, out, model, str(ck), overwrite=True, **kw)
     q = ds.query_paths[0]; b = ds.bbxs[0]
     box = f" --box {' '.join(f'{v:.0f}' for v in b)}" if b is not None else ''
     print(f"\nSearch the database with the trained network:\n  soi serve --index {out}\n"

@@ -125,7 +125,7 @@ def _unsure(ex, # (qb, c) exact scores of the candidates
 def knn_fast(Q, # (nq, D) query rows
              X, # (N, D) database rows (the exact scores are computed from these)
              k:int, # neighbours per query
-             chunk:int|None=None, # database rows per bf16 product (default: about 256 MB of scores + rows)
+             chunk:int|None=None, # database rows per bf16 product (default: about 128 MB of bf16 rows + scores)
              device=None, # torch device (default: Q's if CUDA, else 'cpu')
              X_low=None, # a bfloat16 copy of X (bf16_rows), else X is converted chunk by chunk
              extra:int|None=None, # candidates beyond k (default max(k, 32))
@@ -138,11 +138,13 @@ def knn_fast(Q, # (nq, D) query rows
     dev = torch.device(device if device is not None else (Qt.device if Qt.is_cuda else 'cpu'))
     (nq, D), N, k = Qt.shape, Xt.shape[0], int(k); redo = []
     kk = min(k, N); kc = min(N, k + (max(k, 32) if extra is None else int(extra))); qb = min(max(nq, 1), 4096)
-    chunk = int(chunk or min(max(N, 1), max(4096, 2**27 // (D + qb))))
+    chunk = int(chunk or min(max(N, 1), max(4096, round(2**26 / (D + qb) / 4096) * 4096)))  # 1M x 2048, 70 queries: 32768 rows,
+                                                                        # 10-20 % faster than 16k or 64k on 2 EPYC cores
     S = torch.full((nq, k), -math.inf, dtype=torch.float32); I = torch.full((nq, k), -1, dtype=torch.int64)
     for q0 in range(0, nq if N else 0, qb):
         q = Qt[q0:q0 + qb].to(dev, torch.float32); ql = q.to(torch.bfloat16); Xs = X_low if X_low is not None else Xt
-        bs, bi = _scan_topk(lambda a, b: (ql @ Xs[a:b].to(dev, torch.bfloat16).T).float(), N, chunk, kc)  # fp32 accumulation
+        bs, bi = _scan_topk(lambda a, b: ql @ Xs[a:b].to(dev, torch.bfloat16).T, N, chunk, kc)  # fp32 accumulation, bf16 scores
+        bs = bs.float()
         es, ei, ex = _rescore(Xt, bi, q, kk)
         if kc < N:                                                          # could a row left out beat the k-th?
             redo += (torch.nonzero(_unsure(ex, bs, es)).flatten().cpu() + q0).tolist()
@@ -336,7 +338,12 @@ def save(self:SoiIndex, path:str|Path, # folder to write (created if needed)
         ) -> Path:
     "Write the index to folder `path` (index.faiss or rows.npy, plus meta.json); returns the folder."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
-    if self.exact: save_npy(path/'rows.npy', _exact_rows(self))
+    if self.exact:
+        X = _exact_rows(self); save_npy(path/'rows.npy', X)
+        if self.params.get('precision', 'auto') != 'fp32' and X.dtype != np.float64 and len(X):
+            low = getattr(self, '_low', None)                    # the copy made by a search, else from the rows
+            _save_bf16(path/'rows_bf16.npy', low if low is not None and len(low) == len(X) else X)
+        elif (path/'rows_bf16.npy').exists(): (path/'rows_bf16.npy').unlink()
     else:
         faiss = _faiss(); ix = faiss.index_gpu_to_cpu(self.index) if self.gpu else self.index
         with atomic_write(path/'index.faiss') as t: faiss.write_index(ix, str(t))
@@ -346,6 +353,32 @@ def save(self:SoiIndex, path:str|Path, # folder to write (created if needed)
     write_text(path/'meta.json', json.dumps(meta, indent=1)); return path
 
 # %% ../nbs/13_index.ipynb #580e4e5d
+def _save_bf16(path:Path, X, block:int=65536):
+    "Write the bf16 copy of rows `X` (numpy, or a bf16 torch tensor) as int16 bit patterns, a block at a time."
+    import torch
+    with atomic_write(path) as t:
+        out = np.lib.format.open_memmap(t, mode='w+', dtype=np.int16, shape=tuple(X.shape))
+        for i in range(0, len(X), block):
+            b = X[i:i + block]
+            out[i:i + block] = (b if isinstance(b, torch.Tensor) else bf16_rows(b)).view(torch.int16).cpu().numpy()
+        out.flush(); del out
+
+def _load_bf16(path:Path, X:np.ndarray, check:int=64):
+    "The memory-mapped bf16 copy at `path` if it is the copy of rows `X` (checked on `check` rows), else None."
+    import torch
+    low = np.load(path, mmap_mode='r')
+    if low.dtype != np.int16 or low.shape != X.shape:
+        warnings.warn(f"{path}: shape {low.shape} {low.dtype}, not the bf16 copy of rows.npy {X.shape}; ignored "
+                      "(made again at the first search)"); return None
+    at = np.unique(np.linspace(0, len(X) - 1, min(check, len(X))).astype(np.int64))
+    if not np.array_equal(low[at], bf16_rows(X[at]).view(torch.int16).numpy()):
+        warnings.warn(f"{path} does not match rows.npy (rows replaced?); ignored (made again at the first search)")
+        return None
+    with warnings.catch_warnings():                          # read-only map: only read
+        warnings.simplefilter('ignore', UserWarning)
+        return torch.from_numpy(low).view(torch.bfloat16)
+
+# %% ../nbs/13_index.ipynb #5a3d22c2
 def load_index(path:str|Path, # folder written by SoiIndex.save
                gpu:bool|None=False, # move a FAISS index to the GPU (None: when available)
               ) -> SoiIndex:
@@ -358,6 +391,7 @@ def load_index(path:str|Path, # folder written by SoiIndex.save
     if m['factory'] == 'exact':
         idx = SoiIndex('exact', m['dim'], m['metric'], None, m['params'], m['normalize'])
         idx._rows = [np.load(path/'rows.npy')]
+        if (path/'rows_bf16.npy').is_file(): idx._low = _load_bf16(path/'rows_bf16.npy', idx._rows[0])
     else:
         faiss = _faiss(); index = faiss.read_index(str(path/'index.faiss'))
         use_gpu = _faiss_gpu_available(faiss) if gpu is None else bool(gpu)

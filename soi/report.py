@@ -73,8 +73,8 @@ def save_figure(fig, # a matplotlib Figure
 def _fmt(v, # a table cell
          floatfmt:str, # format of floats, e.g. '.2f'
         ) -> str:
-    "A cell as text: floats with `floatfmt` (NaN as 'nan'), anything else with str."
-    if isinstance(v, float): return 'nan' if v != v else format(v, floatfmt)
+    "A cell as text: floats with `floatfmt` (NaN, a missing number, as '—'), anything else with str."
+    if isinstance(v, float): return '—' if v != v else format(v, floatfmt)
     return str(v)
 
 def markdown_table(df, # a pandas DataFrame; its index is written when it has a name
@@ -105,6 +105,6 @@ def save_table(df, # a pandas DataFrame
     c = df if csv is None else csv
     write_text(d/f'{name}.csv', c.to_csv(index=c.index.name is not None))
     write_text(d/f'{name}.md', md)
-    write_text(d/f'{name}.tex', df.to_latex(index=idx, float_format=lambda v: format(v, floatfmt)))
+    write_text(d/f'{name}.tex', df.to_latex(index=idx, float_format=lambda v: format(v, floatfmt), na_rep='--'))
     write_text(d/f'{name}.json', _json(prov))
     return md

@@ -11,15 +11,15 @@ from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 from .config import get_config, SoiConfig, add_config_args, config_from_args
-from .core import sha256_file, library_versions, debugging
+from .core import sha256_file, library_versions, debugging, atomic_write
 from .data import cid2filename
 from .toy_render import (K_QUERY, K_DB, K_OTHER, K_TRAIN, K_SHUFFLE, K_PAIRS, LABEL_RULE, landmark_texture,
                             sample_view, render_view, view_relation, label_view, scene_image, distractor_image)
 
 # %% auto #0
 __all__ = ['PRESETS', 'MODES', 'DB_MODE_P', 'TRAIN_MODE_P', 'MANIFEST', 'TOY_VERSION', 'TEST_OWNED', 'TRAIN_OWNED',
-           'write_manifest', 'check_manifest', 'default_train_dir', 'build_toy', 'iter_distractors', 'ensure_toy',
-           'cli_toy']
+           'distractor_name', 'write_distractor', 'write_manifest', 'check_manifest', 'default_train_dir', 'build_toy',
+           'iter_distractors', 'ensure_toy', 'cli_toy']
 
 # %% ../nbs/06_toy.ipynb #795d7b84
 PRESETS = {  # n: landmarks with queries; confusers: landmarks without queries; other: scenes with no landmark
@@ -47,6 +47,21 @@ def _jpeg(img:np.ndarray, quality:int) -> bytes:
 
 def _write(path:Path, data:bytes):
     path.parent.mkdir(parents=True, exist_ok=True); path.write_bytes(data)
+
+def distractor_name(i:int) -> str:
+    "File name of distractor `i` (R1M-style: the list file holds these names, relative to jpg/)."
+    return f'distractor_{int(i):07d}.jpg'
+
+def write_distractor(i:int, # distractor index
+                     path:str|Path, # the JPEG to write (atomically: an interrupted write leaves no file)
+                     preset:str='small', # ToyLandmarks preset: the long side of the image
+                     seed:int=0, # dataset seed
+                    ) -> Path:
+    "Render distractor `i` and store it as `build_toy(distractors=N)` does (quality-85 baseline JPEG)."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    data = _jpeg(np.asarray(distractor_image(int(i), PRESETS[preset]['size'][1], seed)), 85)
+    with atomic_write(path) as t: Path(t).write_bytes(data)
+    return path
 
 # %% ../nbs/06_toy.ipynb #d702db89
 def write_manifest(folder:Path, # a build's folder (every file under it is listed)
@@ -188,9 +203,9 @@ def _build_splits(out:Path, train_out:Path, preset:str, seed:int, distractors:in
     p, name = PRESETS[preset], f'toy-{preset}'
     test = _build_test(out, preset, seed)
     (out/f'gnd_{name}.pkl').write_bytes(pickle.dumps({k: test[k] for k in ('imlist', 'qimlist', 'gnd')}, protocol=4))
-    dnames = [f'distractor_{i:07d}' for i in range(distractors)]
-    for i, dn in enumerate(dnames): _write(out/'jpg'/f'{dn}.jpg', _jpeg(np.asarray(distractor_image(i, p['size'][1], seed)), 85))
-    if distractors: (out/f'{name}.txt').write_text(''.join(f'{dn}.jpg\n' for dn in dnames))  # relative to jpg/
+    dnames = [distractor_name(i) for i in range(distractors)]
+    for i, dn in enumerate(dnames): write_distractor(i, out/'jpg'/dn, preset, seed)
+    if distractors: (out/f'{name}.txt').write_text(''.join(f'{dn}\n' for dn in dnames))  # relative to jpg/
     n_lm = p['n'] + p['confusers']
     db = {'train': _build_split(train_out, preset, seed, range(n_lm, n_lm + p['train']), p['train_views']),
           'val': _build_split(train_out, preset, seed, range(n_lm + p['train'], n_lm + p['train'] + p['val']), p['val_views'])}

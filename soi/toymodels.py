@@ -7,39 +7,30 @@ Docs: https://soi-retrieval.github.io/soi/toymodels.html.md"""
 # %% ../nbs/16c_toymodels.ipynb #2e426dad
 from __future__ import annotations
 import hashlib, json, tempfile, time
-import soi
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 import torch
 from .config import data_root, seed_everything
-from .core import write_text
 from .model import create_model, save_checkpoint, load_checkpoint
 from .mining import open_tuple_source
 import soi.train as T
-from .train_loop import train, validate
+from .train_loop import train
 from .pretrain import pretrain, transfer_weights
 import numpy as np
-from .core import save_npy
-from .toy import PRESETS, _jpeg, _write
-from .toy_render import distractor_image
+from .core import save_npy, source_hash
+from .toy import distractor_name, write_distractor
 from .data_custom import open_dataset
 from .extract import extract_features
 
 # %% auto #0
-__all__ = ['package_hash', 'model_key', 'toy_settings', 'toy_model', 'render_distractors', 'toy_features']
+__all__ = ['model_key', 'toy_settings', 'toy_model', 'render_distractors', 'toy_features']
 
 # %% ../nbs/16c_toymodels.ipynb #7b04e060
-def package_hash() -> str:
-    "sha256 of the `soi` package sources (file names and bytes), the code part of every cache key."
-    h, root = hashlib.sha256(), Path(soi.__file__).resolve().parent
-    for f in sorted(root.rglob('*.py')): h.update(f.relative_to(root).as_posix().encode() + b'\0' + f.read_bytes() + b'\0')
-    return h.hexdigest()
-
 def model_key(stage:str, # 'pretrained' | 'finetuned'
               settings:dict, # everything else that determines the weights (JSON-serialisable)
              ) -> str:
     "16 hex digits naming the cached network of `stage` trained with `settings` by this soi."
-    blob = json.dumps({'stage': stage, 'settings': settings, 'soi': package_hash()}, sort_keys=True, default=str)
+    blob = json.dumps({'stage': stage, 'settings': settings, 'soi': source_hash()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 # %% ../nbs/16c_toymodels.ipynb #306dd780
@@ -126,9 +117,8 @@ def render_distractors(ids, # distractor indices
     "The files `folder/distractor_<i>.jpg` of distractors `ids`, rendered as `build_toy` stores them (absent ones only)."
     out = []
     for i in ids:
-        p = Path(folder)/f'distractor_{int(i):07d}.jpg'
-        if not p.exists(): _write(p, _jpeg(np.asarray(distractor_image(int(i), PRESETS[preset]['size'][1], data_seed)), 85))
-        out.append(p)
+        p = Path(folder)/distractor_name(i)
+        out.append(p if p.exists() else write_distractor(i, p, preset, data_seed))
     return out
 
 # %% ../nbs/16c_toymodels.ipynb #85b0cd52

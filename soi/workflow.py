@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib, itertools, json, os, platform, re, sys, time
 from pathlib import Path
 from .config import get_config, find_project_root
-from .core import write_text, library_versions
+from .core import write_text, library_versions, source_hash
 from .report import git_commit
 
 # %% auto #0
@@ -51,12 +51,10 @@ def _sha(b:bytes) -> str: return hashlib.sha256(b).hexdigest()
 def code_hash(notebook:str|Path, # the point's papermill notebook
               root:str|Path|None=None, # project root (default: find_project_root())
              ) -> str:
-    "sha256 of the package sources under `root/soi` and the cell sources of `notebook`."
+    "sha256 of the package sources under `root/soi` (`soi.core.source_hash`) and the cell sources of `notebook`."
     import nbformat
     root = Path(root or find_project_root())
-    h = hashlib.sha256()
-    for f in sorted((root/'soi').rglob('*.py')):
-        h.update(str(f.relative_to(root)).encode() + b'\0' + f.read_bytes() + b'\0')
+    h = hashlib.sha256(source_hash(root/'soi').encode())
     nb = nbformat.read(root/notebook, as_version=4)
     h.update(json.dumps([(c.cell_type, c.source) for c in nb.cells]).encode())
     return h.hexdigest()

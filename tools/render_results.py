@@ -1,4 +1,5 @@
-"""Render benchmarks/RESULTS.md from the benchmarks' result files (Snakemake rule `benchmarks_results`).
+"""Render benchmarks/RESULTS.md, and the README's speed summary benchmarks/speed.md, from the benchmarks' result
+files (Snakemake rule `benchmarks_results`).
 
 Every `benchmarks/results/*.json` becomes one section, in file-name order, whatever its benchmark; a file may hold
   title:    section title (default: the file stem)
@@ -53,8 +54,47 @@ def render(root:Path=ROOT) -> str:
     if legacy.exists(): out += [legacy.read_text().rstrip(), '']
     return '\n'.join(out).rstrip() + '\n'
 
+# The speed summary (benchmarks/speed.md, included in the README): the canonical CPU runs, one line per work item.
+SPEED = [  # (file, model label, scales or None for all rows)
+    ('extract_cpu_torchvision-resnet101_auto.json', 'ResNet-101 + GeM', None),
+    ('extract_cpu_resnet101-soi_auto.json', 'ResNet-SOI', None),
+    ('extract_cpu_torchvision-resnet101_auto_compile.json', 'ResNet-101 + GeM', None),
+]
+
+def speed(root:Path=ROOT) -> str:
+    "Markdown: extraction img/s against the classic loop, and exact 1M search against fp32, from the result files."
+    res = root/'benchmarks'/'results'; rows = []
+    for name, label, _ in SPEED:
+        f = res/name
+        if not f.exists(): continue
+        d = json.loads(f.read_text())
+        for r in d['rows']:
+            if r['method'].startswith('classic'): continue
+            rows.append({'work': f"{label} {d['size'][0]}x{d['size'][1]}, scales {', '.join(f'{s:g}' for s in r['scales'])}, "
+                                 f"{r['n']} images", 'soi': r['method'], 'img/s': f"{r['img_per_s']:.3g}",
+                         'x classic fp32 loop': r.get('x_classic', float('nan')),
+                         'cosine to fp32 (min)': f"{r['cos_fp32_min']:.6f}" if 'cos_fp32_min' in r else '—',
+                         '% of the matmul unit': 100 * r['of_gemm'] if 'of_gemm' in r else float('nan')})
+    out = []
+    if rows:
+        out += ['Extraction on the CPU (`benchmarks/extract.py`; random weights, synthetic JPEGs; the classic loop is cirtorch\'s '
+                'batch-1 fp32 loop, run in the same process; "% of the matmul unit" is the network\'s GFLOP/s over the best bf16 or fp32 '
+                'square matrix product of the machine, `benchmarks/machine.py`):', '', markdown_table(pd.DataFrame(rows), '.2f').rstrip()]
+    f = res/'search_1000000_cpu.json'
+    if f.exists():
+        d = json.loads(f.read_text()); base = d['rows'][0]['wall_s']
+        sr = [{'exact search, 1M x 2048 fp16 rows, 70 queries, top-100': r['method'], 'seconds': r['wall_s'], 'x fp32': base / r['wall_s'],
+               'ids differing from fp32': r['ids_differing'], 'recall@100': r['recall']} for r in d['rows']]
+        out += ['', 'Exact search on the CPU (`benchmarks/search.py`; median of the calls after the first):', '',
+                markdown_table(pd.DataFrame(sr), '.2f').rstrip()]
+    mach = sorted({json.loads((res/n).read_text()).get('device', '') for n, _, _ in SPEED if (res/n).exists()})
+    if out: out += ['', f"Machine: {'; '.join(mach)}. Every number is from `benchmarks/results/*.json` (`benchmarks/RESULTS.md`)."]
+    return '\n'.join(out) + '\n' if out else '(no CPU benchmark result yet)\n'
+
 if __name__ == '__main__':
     text, dst = render(), ROOT/'benchmarks'/'RESULTS.md'
+    sp, sdst = speed(), ROOT/'benchmarks'/'speed.md'
     if '--check' in sys.argv:
         if not dst.exists() or dst.read_text() != text: sys.exit('benchmarks/RESULTS.md is stale: run python tools/render_results.py')
-    else: dst.write_text(text)
+        if not sdst.exists() or sdst.read_text() != sp: sys.exit('benchmarks/speed.md is stale: run python tools/render_results.py')
+    else: dst.write_text(text); sdst.write_text(sp)
