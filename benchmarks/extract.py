@@ -29,9 +29,11 @@ On a shared machine, wall-clock img/s depends on the other jobs; the CPU seconds
 (use --workers 0 so decoding is counted too, and --threads 1 so no thread spins waiting for a busy core): both are
 printed, with the ratio to the classic loop for each.
 Ceiling: the network's FLOPs per image (torch's FLOP counter) and this machine's GFLOP/s for the best square matrix
-product in fp32 and bf16 (benchmarks/machine.py) are printed first; every row then shows its GFLOP/s and the share of
-the matrix product of its precision it reaches, and each scale set ends with the ratio to the classic loop that a
-network running at the matrix product's speed would reach (what the hardware allows; --no-ceiling skips this).
+product in fp32 and bf16 (benchmarks/machine.py) are printed first; every row then shows its GFLOP/s (bf16 rows also
+their share of the bf16 matrix product), and with bf16 each scale set ends with the ratio to the classic loop that a
+network running at the bf16 matrix product's speed would reach (what the unit allows; --no-ceiling skips this). The
+fp32 matrix product is no ceiling: torch's fp32 GEMM on some CPUs (MKL on AMD) is slower than oneDNN's fp32
+convolutions, so fp32 networks can exceed it.
 Results: printed, and written as JSON (--json, default benchmarks/results/extract_<device>_<model>_<precision>.json)
 for tools/render_results.py (RESULTS.md).
 """
@@ -210,16 +212,17 @@ def main(argv=None):
                          warmup_s=round(tw, 1), load=round(os.getloadavg()[0], 2), cpu_s=round(c, 3), img_per_cpu_s=round(n / c, 4))
                 if base: r['x_classic'], r['x_classic_cpu'] = round(n / t / base, 2), round(n / c / basec, 2)
                 if ref is not None: cs = cosine(X, ref); r['cos_fp32_min'], r['cos_fp32_mean'] = float(cs.min()), float(cs.mean())
-                if 'gemm_gflops' in extra:       # achieved GFLOP/s, and its share of the matrix product of the precision used
+                if 'gemm_gflops' in extra:       # achieved GFLOP/s; in bf16 also its share of the bf16 matrix product
                     r['gflops'] = round(n / t * extra['gflop_per_image'][','.join(f'{s:g}' for s in scales)], 1)
-                    r['of_gemm'] = round(r['gflops'] / extra['gemm_gflops'][prec], 3)
+                    if prec == 'bf16': r['of_gemm'] = round(r['gflops'] / extra['gemm_gflops']['bf16'], 3)
                 rows.append(r)
-                ceil = f" | {r['gflops']:6.0f} GFLOP/s = {100 * r['of_gemm']:3.0f} % of {prec} matmul" if 'gflops' in r else ''
+                ceil = (f" | {r['gflops']:6.0f} GFLOP/s" + (f" = {100 * r['of_gemm']:3.0f} % of bf16 matmul" if 'of_gemm' in r else '')) \
+                       if 'gflops' in r else ''
                 print(f"{label:42s} scales {','.join(f'{s:g}' for s in scales):14s} {n / t:8.3f} img/s "
                       f"x{r.get('x_classic', float('nan')):5.2f}  | {n / c:8.4f} img/CPU-s x{r.get('x_classic_cpu', float('nan')):5.2f} | "
                       f"cos to fp32 min {r.get('cos_fp32_min', float('nan')):.6f}{ceil}  ({t:.1f} s, {c:.1f} CPU s; warm-up {tw:.1f} s; "
                       f"load {r['load']})", flush=True)
-            if base and 'gemm_gflops' in extra:
+            if base and 'gemm_gflops' in extra and chosen == 'bf16':
                 notes.append(f"Ceiling at scales {','.join(f'{s:g}' for s in scales)}: a network running at the {chosen} matrix "
                              f"product's speed would be x{extra['gemm_gflops'][chosen] / (base * extra['gflop_per_image'][','.join(f'{s:g}' for s in scales)]):.2f} "
                              "the classic loop.")

@@ -368,7 +368,7 @@ class Engine:
         self.index = build_index(self.X, 'exact') if self.meta['factory'] == 'exact' else load_index(self.dir/'search')
         self.net = check_net(net, self.meta) if net is not None else load_net(self.meta, weights)
         self.device, self.plan = device, plan_precision(device, self.meta.get('precision', 'auto'))   # as the build ran
-        self.fwd = prepare_net(self.net, device, self.plan['channels_last'], fold_bn=self.plan['amp'])
+        self.fwd = prepare_net(self.net, device, self.plan['channels_last'], fold_bn=True)
         self.whitening = None
         if self.meta.get('post_whitening'):
             self.whitening = load_whitening(self.dir/'whitening.npz')

@@ -106,13 +106,13 @@ CPU_BATCH_PIXELS = 800_000  # CPU batches hold about this many pixels (measured:
 def plan_precision(device=None, # torch device (default: soi.config's)
                    precision:str|None='auto', # 'auto', 'fp32' or 'bf16' (soi.config.resolve_precision)
                    amp:bool|None=None, # older switch: True = 'bf16', False = 'fp32' (overrides `precision`)
-                   channels_last:bool|None=None, # None: on with bf16 or on CUDA
+                   channels_last:bool|None=None, # None: on (faster on CPU in fp32 and bf16, and on CUDA)
                    batch_size:int|None=None, # None: 32 on CUDA; on CPU as many images as fit CPU_BATCH_PIXELS
                   ) -> dict:
     "How extraction runs on `device`: {'device', 'precision', 'amp', 'channels_last', 'batch_size' (int or (H, W) -> int)}."
     dev = _device(device)
     prec = resolve_precision(precision, dev) if amp is None else ('bf16' if amp else 'fp32')
-    cl = (dev.type == 'cuda' or prec == 'bf16') if channels_last is None else channels_last
+    cl = True if channels_last is None else bool(channels_last)
     if batch_size is None: batch_size = 32 if dev.type != 'cpu' else (lambda hw: max(1, min(32, CPU_BATCH_PIXELS // (hw[0] * hw[1]))))
     return dict(device=dev, precision=prec, amp=prec == 'bf16', channels_last=cl, batch_size=batch_size)
 
@@ -137,13 +137,13 @@ def fold_batchnorm(net, # an nn.Module in eval mode (left unchanged)
 # %% ../nbs/12_extract.ipynb #56661938
 def prepare_net(net, # an nn.Module (moved to the device and set to eval mode, in place) or any callable
                 device, # torch device
-                channels_last:bool|None=None, # channels-last memory format (default: on CUDA)
+                channels_last:bool|None=None, # channels-last memory format (default: on)
                 compile:bool=False, # wrap the forward in torch.compile
                 fold_bn:bool=False, # run a copy with BatchNorm folded into the convolutions (fold_batchnorm)
                ):
     "The forward callable used for extraction; the module is moved to `device` and put in eval mode."
     import torch
-    dev = _device(device); cl = dev.type == 'cuda' if channels_last is None else channels_last
+    dev = _device(device); cl = True if channels_last is None else channels_last
     if isinstance(net, torch.nn.Module):
         net.eval().to(dev)
         if fold_bn: net = fold_batchnorm(net)
@@ -255,7 +255,7 @@ def extract_features(net, # soi model (or nn.Module with .meta: mean, std, outpu
                      device=None, # torch device (default: soi.config's device)
                      msp:float=1.0, # multi-scale power
                      amp:bool|None=None, # older switch for precision: True = 'bf16', False = 'fp32'
-                     channels_last:bool|None=None, # channels-last format (default: with bf16 or on CUDA)
+                     channels_last:bool|None=None, # channels-last format (default: on)
                      compile:bool=False, # torch.compile the network
                      progress:bool=True, # show a tqdm bar
                      precision:str|None='auto', # 'auto' (bf16 on CUDA and bf16-capable CPUs, else fp32), 'fp32', 'bf16'
@@ -264,7 +264,7 @@ def extract_features(net, # soi model (or nn.Module with .meta: mean, std, outpu
     from tqdm import tqdm
     _check_inputs(net, paths, bbxs, scales); plan = plan_precision(device, precision, amp, channels_last, batch_size)
     amp, channels_last, batch_size = plan['amp'], plan['channels_last'], plan['batch_size']
-    was = getattr(net, 'training', None); fwd = prepare_net(net, device, channels_last, compile, fold_bn=amp)
+    was = getattr(net, 'training', None); fwd = prepare_net(net, device, channels_last, compile, fold_bn=True)
     try:
         with tqdm(total=len(paths), disable=not progress, desc='extract', unit='img') as bar:
             ids, X, failed = _extract_ids(fwd, net.meta, paths, range(len(paths)), image_size=image_size,
@@ -372,7 +372,7 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
                      device=None, # torch device (default: soi.config's; cuda:LOCAL_RANK under torchrun)
                      msp:float=1.0, # multi-scale power
                      amp:bool|None=None, # older switch for precision: True = 'bf16', False = 'fp32'
-                     channels_last:bool|None=None, # channels-last (default: with bf16 or on CUDA)
+                     channels_last:bool|None=None, # channels-last (default: on)
                      compile:bool=False, # torch.compile the network
                      checkpoint:str|None=None, # weights file (its sha256 goes in the manifest) or a tag
                      whitening:str|None=None, # whitening applied to these features, recorded in the manifest
@@ -390,7 +390,7 @@ def extract_to_store(net, # soi model (nn.Module with .meta)
     meta = _job_meta(net.meta, scales, image_size, msp, checkpoint, whitening, use_amp)
     _open_shared(store, meta, paths, bbxs, shard_size, overwrite, rank)
     plan, todo = _shards_todo(store, len(paths), shard_size, rank, world, progress)
-    fwd = prepare_net(net, dev, channels_last, compile, fold_bn=use_amp)
+    fwd = prepare_net(net, dev, channels_last, compile, fold_bn=True)
     with tqdm(total=sum(plan[k][1] - plan[k][0] for k in todo), disable=not progress or rank != 0,
               desc=f'extract {store.name}', unit='img') as bar:
         for k in todo:

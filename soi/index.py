@@ -390,7 +390,7 @@ def load_index(path:str|Path, # folder written by SoiIndex.save
     m = json.loads((path/'meta.json').read_text())
     if m['factory'] == 'exact':
         idx = SoiIndex('exact', m['dim'], m['metric'], None, m['params'], m['normalize'])
-        idx._rows = [np.load(path/'rows.npy')]
+        idx._rows = [np.load(path/'rows.npy', mmap_mode='r')]          # memory-mapped: only the rows a search reads are read
         if (path/'rows_bf16.npy').is_file(): idx._low = _load_bf16(path/'rows_bf16.npy', idx._rows[0])
     else:
         faiss = _faiss(); index = faiss.read_index(str(path/'index.faiss'))

@@ -59,6 +59,7 @@ SPEED = [  # (file, model label, scales or None for all rows)
     ('extract_cpu_torchvision-resnet101_auto.json', 'ResNet-101 + GeM', None),
     ('extract_cpu_resnet101-soi_auto.json', 'ResNet-SOI', None),
     ('extract_cpu_torchvision-resnet101_auto_compile.json', 'ResNet-101 + GeM', None),
+    ('extract_cpu_torchvision-resnet101_fp32.json', 'ResNet-101 + GeM, fp32 forced', None),
 ]
 
 def speed(root:Path=ROOT) -> str:
@@ -74,12 +75,12 @@ def speed(root:Path=ROOT) -> str:
                                  f"{r['n']} images", 'soi': r['method'], 'img/s': f"{r['img_per_s']:.3g}",
                          'x classic fp32 loop': r.get('x_classic', float('nan')),
                          'cosine to fp32 (min)': f"{r['cos_fp32_min']:.6f}" if 'cos_fp32_min' in r else '—',
-                         '% of the matmul unit': 100 * r['of_gemm'] if 'of_gemm' in r else float('nan')})
+                         '% of bf16 matmul': 100 * r['of_gemm'] if 'of_gemm' in r else float('nan')})
     out = []
     if rows:
         out += ['Extraction on the CPU (`benchmarks/extract.py`; random weights, synthetic JPEGs; the classic loop is cirtorch\'s '
-                'batch-1 fp32 loop, run in the same process; "% of the matmul unit" is the network\'s GFLOP/s over the best bf16 or fp32 '
-                'square matrix product of the machine, `benchmarks/machine.py`):', '', markdown_table(pd.DataFrame(rows), '.2f').rstrip()]
+                'batch-1 fp32 loop, run in the same process; "% of bf16 matmul" is the network\'s GFLOP/s over the machine\'s best bf16 '
+                'square matrix product, `benchmarks/machine.py`):', '', markdown_table(pd.DataFrame(rows), '.2f').rstrip()]
     f = res/'search_1000000_cpu.json'
     if f.exists():
         d = json.loads(f.read_text()); base = d['rows'][0]['wall_s']
@@ -87,6 +88,10 @@ def speed(root:Path=ROOT) -> str:
                'ids differing from fp32': r['ids_differing'], 'recall@100': r['recall']} for r in d['rows']]
         out += ['', 'Exact search on the CPU (`benchmarks/search.py`; median of the calls after the first):', '',
                 markdown_table(pd.DataFrame(sr), '.2f').rstrip()]
+        if d.get('saved_index'):
+            v = d['saved_index']
+            out += ['', f"A saved exact index of these rows (`SoiIndex.save`: rows and their bf16 copy), in a fresh process: "
+                        f"`load_index` {v['load_s']:.2f} s, first search {v['first_search_s']:.2f} s, {v['ids_differing']} ids differing from fp32."]
     mach = sorted({json.loads((res/n).read_text()).get('device', '') for n, _, _ in SPEED if (res/n).exists()})
     if out: out += ['', f"Machine: {'; '.join(mach)}. Every number is from `benchmarks/results/*.json` (`benchmarks/RESULTS.md`)."]
     return '\n'.join(out) + '\n' if out else '(no CPU benchmark result yet)\n'
