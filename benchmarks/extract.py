@@ -105,7 +105,7 @@ def device_decode(net, paths, scales, device, precision, compile=False):
     from torchvision.io import decode_jpeg, read_file, ImageReadMode
     from soi.extract import normalize_images, multiscale, prepare_net, plan_precision
     plan = plan_precision(device, precision)
-    fwd = prepare_net(net, plan['device'], plan['channels_last'], compile); out = []
+    fwd = prepare_net(net, plan['device'], plan['channels_last'], compile, fold_bn=True); out = []   # as extract_features
     with torch.inference_mode():
         for p in paths:
             x = decode_jpeg(read_file(str(p)), mode=ImageReadMode.RGB, device=plan['device'])[None]   # (1, 3, H, W) uint8
@@ -203,6 +203,7 @@ def main(argv=None):
                             lambda s, imgs=paths: device_decode(net, imgs, s, dev, chosen)))
         for scales in sets:
             out, base, basec, ref = {}, None, None, None
+            key = ','.join(f'{s:g}' for s in scales)                  # the scale set, as in gflop_per_image
             for label, prec, fn in methods:
                 _, tw, _ = timed(lambda: fn(scales, warm), dev)   # warm-up: oneDNN/cuDNN kernels, compilation
                 X, t, c = timed(lambda: fn(scales), dev); out[label] = X
@@ -213,18 +214,18 @@ def main(argv=None):
                 if base: r['x_classic'], r['x_classic_cpu'] = round(n / t / base, 2), round(n / c / basec, 2)
                 if ref is not None: cs = cosine(X, ref); r['cos_fp32_min'], r['cos_fp32_mean'] = float(cs.min()), float(cs.mean())
                 if 'gemm_gflops' in extra:       # achieved GFLOP/s; in bf16 also its share of the bf16 matrix product
-                    r['gflops'] = round(n / t * extra['gflop_per_image'][','.join(f'{s:g}' for s in scales)], 1)
+                    r['gflops'] = round(n / t * extra['gflop_per_image'][key], 1)
                     if prec == 'bf16': r['of_gemm'] = round(r['gflops'] / extra['gemm_gflops']['bf16'], 3)
                 rows.append(r)
                 ceil = (f" | {r['gflops']:6.0f} GFLOP/s" + (f" = {100 * r['of_gemm']:3.0f} % of bf16 matmul" if 'of_gemm' in r else '')) \
                        if 'gflops' in r else ''
-                print(f"{label:42s} scales {','.join(f'{s:g}' for s in scales):14s} {n / t:8.3f} img/s "
+                print(f"{label:42s} scales {key:14s} {n / t:8.3f} img/s "
                       f"x{r.get('x_classic', float('nan')):5.2f}  | {n / c:8.4f} img/CPU-s x{r.get('x_classic_cpu', float('nan')):5.2f} | "
                       f"cos to fp32 min {r.get('cos_fp32_min', float('nan')):.6f}{ceil}  ({t:.1f} s, {c:.1f} CPU s; warm-up {tw:.1f} s; "
                       f"load {r['load']})", flush=True)
             if base and 'gemm_gflops' in extra and chosen == 'bf16':
-                notes.append(f"Ceiling at scales {','.join(f'{s:g}' for s in scales)}: a network running at the {chosen} matrix "
-                             f"product's speed would be x{extra['gemm_gflops'][chosen] / (base * extra['gflop_per_image'][','.join(f'{s:g}' for s in scales)]):.2f} "
+                notes.append(f"Ceiling at scales {key}: a network running at the {chosen} matrix "
+                             f"product's speed would be x{extra['gemm_gflops'][chosen] / (base * extra['gflop_per_image'][key]):.2f} "
                              "the classic loop.")
                 print(' ', notes[-1], flush=True)
         if a.gpu_decode: extra['decode_difference_cpu'] = decode_difference(paths[:8])

@@ -55,17 +55,17 @@ def render(root:Path=ROOT) -> str:
     return '\n'.join(out).rstrip() + '\n'
 
 # The speed summary (benchmarks/speed.md, included in the README): the canonical CPU runs, one line per work item.
-SPEED = [  # (file, model label, scales or None for all rows)
-    ('extract_cpu_torchvision-resnet101_auto.json', 'ResNet-101 + GeM', None),
-    ('extract_cpu_resnet101-soi_auto.json', 'ResNet-SOI', None),
-    ('extract_cpu_torchvision-resnet101_auto_compile.json', 'ResNet-101 + GeM', None),
-    ('extract_cpu_torchvision-resnet101_fp32.json', 'ResNet-101 + GeM, fp32 forced', None),
+SPEED = [  # (result file, model label): every row but the classic loop's
+    ('extract_cpu_torchvision-resnet101_auto.json', 'ResNet-101 + GeM'),
+    ('extract_cpu_resnet101-soi_auto.json', 'ResNet-SOI'),
+    ('extract_cpu_torchvision-resnet101_auto_compile.json', 'ResNet-101 + GeM'),
+    ('extract_cpu_torchvision-resnet101_fp32.json', 'ResNet-101 + GeM, fp32 forced'),
 ]
 
 def speed(root:Path=ROOT) -> str:
     "Markdown: extraction img/s against the classic loop, and exact 1M search against fp32, from the result files."
     res = root/'benchmarks'/'results'; rows = []
-    for name, label, _ in SPEED:
+    for name, label in SPEED:
         f = res/name
         if not f.exists(): continue
         d = json.loads(f.read_text())
@@ -92,7 +92,7 @@ def speed(root:Path=ROOT) -> str:
             v = d['saved_index']
             out += ['', f"A saved exact index of these rows (`SoiIndex.save`: rows and their bf16 copy), in a fresh process: "
                         f"`load_index` {v['load_s']:.2f} s, first search {v['first_search_s']:.2f} s, {v['ids_differing']} ids differing from fp32."]
-    mach = sorted({json.loads((res/n).read_text()).get('device', '') for n, _, _ in SPEED if (res/n).exists()})
+    mach = sorted({json.loads((res/n).read_text()).get('device', '') for n, _ in SPEED if (res/n).exists()})
     if out: out += ['', f"Machine: {'; '.join(mach)}. Every number is from `benchmarks/results/*.json` (`benchmarks/RESULTS.md`)."]
     return '\n'.join(out) + '\n' if out else '(no CPU benchmark result yet)\n'
 
